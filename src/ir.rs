@@ -139,6 +139,40 @@ impl Request {
             })
             .unwrap_or_default()
     }
+
+    /// A rough count of the input tokens this request costs: about four bytes of text per token
+    /// over system prompts, messages and tool definitions, plus a few tokens per message. Used
+    /// where a backend reports no count (a stream's start, `count_tokens` for non-Anthropic
+    /// backends, context-window checks); never a constant, never zero for a non-empty request.
+    pub fn estimate_input_tokens(&self) -> u64 {
+        fn block_bytes(block: &Block) -> usize {
+            match block {
+                Block::Text { text } => text.len(),
+                // Vision models charge roughly a thousand tokens per image, whatever its bytes.
+                Block::Image { .. } => 4000,
+                Block::ToolCall {
+                    name, arguments, ..
+                } => name.len() + arguments.len(),
+                Block::ToolResult { content, .. } => content.iter().map(block_bytes).sum(),
+                Block::Reasoning { text, .. } => text.len(),
+            }
+        }
+        let message_bytes: usize = self
+            .messages
+            .iter()
+            .map(|m| 16 + m.content.iter().map(block_bytes).sum::<usize>())
+            .sum();
+        let tool_bytes: usize = self
+            .tools
+            .iter()
+            .map(|t| {
+                t.name.len()
+                    + t.description.as_ref().map_or(0, String::len)
+                    + t.parameters.to_string().len()
+            })
+            .sum();
+        ((message_bytes + tool_bytes) as u64).div_ceil(4).max(1)
+    }
 }
 
 /// Why the model stopped.
