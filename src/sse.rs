@@ -267,7 +267,10 @@ mod tests {
         let joined: Vec<u8> = whole.iter().flat_map(|e| e.raw.clone()).collect();
         assert_eq!(joined, input);
         assert_eq!(whole[0].data, "no-space");
-        assert!(whole[2].is_empty(), "a comment-only block is an empty event");
+        assert!(
+            whole[2].is_empty(),
+            "a comment-only block is an empty event"
+        );
     }
 
     #[test]
@@ -275,7 +278,8 @@ mod tests {
         let input: &[u8] = b"event: a\r\ndata: 1\r\n\r\ndata: 2\n: c\ndata: 3\n\ndata: 4\r\r";
         let want = parse(input);
         for cut in 0..input.len() {
-            let reader = Cursor::new(input[..cut].to_vec()).chain(Cursor::new(input[cut..].to_vec()));
+            let reader =
+                Cursor::new(input[..cut].to_vec()).chain(Cursor::new(input[cut..].to_vec()));
             let got: Vec<Event> = EventReader::new(BufReader::with_capacity(3, reader))
                 .collect::<io::Result<_>>()
                 .unwrap();
@@ -285,7 +289,10 @@ mod tests {
 
     #[test]
     fn unterminated_last_event_is_kept() {
-        assert_eq!(data_of(&parse(b"data: a\n\ndata: b")), vec![("", "a"), ("", "b")]);
+        assert_eq!(
+            data_of(&parse(b"data: a\n\ndata: b")),
+            vec![("", "a"), ("", "b")]
+        );
     }
 
     #[test]
@@ -302,12 +309,22 @@ mod tests {
     #[test]
     fn frames_are_written_per_spec() {
         let mut out = Vec::new();
-        write_frame(&mut out, Some("message_stop"), "{\"type\":\"message_stop\"}");
+        write_frame(
+            &mut out,
+            Some("message_stop"),
+            "{\"type\":\"message_stop\"}",
+        );
         write_frame(&mut out, None, "a\nb");
         assert_eq!(
             out,
             b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\ndata: a\ndata: b\n\n"
         );
-        assert_eq!(data_of(&parse(&out)), vec![("message_stop", "{\"type\":\"message_stop\"}"), ("", "a\nb")]);
+        assert_eq!(
+            data_of(&parse(&out)),
+            vec![
+                ("message_stop", "{\"type\":\"message_stop\"}"),
+                ("", "a\nb")
+            ]
+        );
     }
 }

@@ -167,9 +167,18 @@ mod tests {
 
     #[test]
     fn paths_map_to_dialects() {
-        assert_eq!(Dialect::from_path("/v1/chat/completions"), Some(Dialect::OpenAiChat));
-        assert_eq!(Dialect::from_path("/v1/messages?beta=true"), Some(Dialect::Anthropic));
-        assert_eq!(Dialect::from_path("/v1/responses/"), Some(Dialect::Responses));
+        assert_eq!(
+            Dialect::from_path("/v1/chat/completions"),
+            Some(Dialect::OpenAiChat)
+        );
+        assert_eq!(
+            Dialect::from_path("/v1/messages?beta=true"),
+            Some(Dialect::Anthropic)
+        );
+        assert_eq!(
+            Dialect::from_path("/v1/responses/"),
+            Some(Dialect::Responses)
+        );
         assert_eq!(Dialect::from_path("/v1/messages/count_tokens"), None);
         assert_eq!(Dialect::from_path("/v1/models"), None);
     }

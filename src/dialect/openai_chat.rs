@@ -13,7 +13,9 @@ pub fn error_body(err: &GatewayError) -> Value {
 
 pub fn decode_error(status: u16, body: &[u8]) -> GatewayError {
     let message = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
-        v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned)
+        v.pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     });
     upstream_error(status, message)
 }
@@ -34,6 +36,7 @@ pub fn encode_response(_response: &ir::Response) -> Value {
     Value::Null
 }
 
+#[derive(Default)]
 pub struct StreamDecoder;
 
 impl StreamDecoder {
@@ -43,7 +46,11 @@ impl StreamDecoder {
 }
 
 impl StreamDecode for StreamDecoder {
-    fn decode(&mut self, _event: &sse::Event, _out: &mut Vec<ir::Event>) -> Result<(), GatewayError> {
+    fn decode(
+        &mut self,
+        _event: &sse::Event,
+        _out: &mut Vec<ir::Event>,
+    ) -> Result<(), GatewayError> {
         Ok(())
     }
     fn finish(&mut self, _out: &mut Vec<ir::Event>) {}

@@ -1,0 +1,262 @@
+//! Relaying a streamed answer: a pump thread reads the backend's events into a bounded channel;
+//! the worker writes each one to the client as soon as it arrives, converted or untouched.
+//!
+//! While the backend is silent the worker writes heartbeat comments, which is also how it
+//! notices a client that left: the write fails, the worker aborts the upstream (its socket is
+//! shut down, so the pump's blocked read returns) and is free again.
+
+use std::io::BufReader;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, RecvTimeoutError};
+
+use crate::dialect::{Dialect, StreamDecode, StreamEncode};
+use crate::error::{ErrorKind, GatewayError};
+use crate::ir::{self, Usage};
+use crate::server::sse_writer::SseWriter;
+use crate::sse::{self, EventReader};
+use crate::upstream;
+
+/// What the pump hands the worker.
+enum Pumped {
+    Event(sse::Event),
+    /// The backend's stream ended cleanly.
+    End,
+    /// Reading the backend failed (I/O error, over-long line, aborted).
+    Failed(std::io::Error),
+}
+
+/// How the events are turned into client frames.
+pub enum Mode {
+    /// Same dialect: forward each event's bytes; `tap` decodes them for the books.
+    Passthrough {
+        tap: Box<dyn StreamDecode>,
+        client: Dialect,
+    },
+    /// Different dialects: backend decoder into the client's encoder.
+    Convert {
+        decoder: Box<dyn StreamDecode>,
+        encoder: Box<dyn StreamEncode>,
+    },
+}
+
+pub struct Settings {
+    pub heartbeat: Duration,
+    pub idle_timeout: Duration,
+    pub backend: String,
+}
+
+/// How a relayed stream went.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub usage: Usage,
+    /// Time from the start of the relay to the first event with content.
+    pub first_event: Option<Duration>,
+    /// The stream ended in an error (the client was told in its dialect).
+    pub error: Option<GatewayError>,
+    /// The client went away before the end.
+    pub client_gone: bool,
+}
+
+/// Events buffered between the pump and the worker: enough to ride out a slow client write,
+/// small enough to bound memory per stream.
+const CHANNEL_DEPTH: usize = 64;
+
+pub fn relay(
+    writer: SseWriter,
+    response: upstream::Response,
+    mut mode: Mode,
+    settings: &Settings,
+) -> Outcome {
+    let started = Instant::now();
+    let (tx, rx) = bounded::<Pumped>(CHANNEL_DEPTH);
+    let body = response.body;
+    let pump = thread::Builder::new()
+        .name("pump".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for event in EventReader::new(BufReader::with_capacity(16 * 1024, body)) {
+                let item = match event {
+                    Ok(event) => Pumped::Event(event),
+                    Err(e) => {
+                        let _ = tx.send(Pumped::Failed(e));
+                        return;
+                    }
+                };
+                if tx.send(item).is_err() {
+                    return; // The worker is gone; dropping the body closes the upstream.
+                }
+            }
+            let _ = tx.send(Pumped::End);
+        });
+    let mut outcome = Outcome::default();
+    if let Err(e) = pump {
+        outcome.error = Some(GatewayError::internal(format!(
+            "cannot start a stream thread: {e}"
+        )));
+        return outcome;
+    }
+
+    let mut relay = Relay {
+        writer,
+        mode: &mut mode,
+        ir: Vec::with_capacity(8),
+        frames: Vec::with_capacity(1024),
+        outcome: &mut outcome,
+        started,
+    };
+    let mut last_event = Instant::now();
+    let result = loop {
+        match rx.recv_timeout(settings.heartbeat) {
+            Ok(Pumped::Event(event)) => {
+                last_event = Instant::now();
+                if let Err(e) = relay.event(&event) {
+                    break Err(e);
+                }
+            }
+            Ok(Pumped::End) | Err(RecvTimeoutError::Disconnected) => break relay.end(),
+            Ok(Pumped::Failed(e)) => {
+                let err = GatewayError::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "the stream from backend {} broke off: {e}",
+                        settings.backend
+                    ),
+                );
+                break relay.fail(err);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if last_event.elapsed() >= settings.idle_timeout {
+                    response.abort.abort();
+                    let err = GatewayError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "backend {} sent nothing for {} s",
+                            settings.backend,
+                            settings.idle_timeout.as_secs_f64()
+                        ),
+                    );
+                    break relay.fail(err);
+                }
+                if let Err(e) = relay.writer.send(sse::HEARTBEAT) {
+                    break Err(e);
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        log::debug!("client left mid-stream: {e}");
+        response.abort.abort();
+        relay.outcome.client_gone = true;
+    } else if let Err(e) = relay.writer.finish() {
+        log::debug!("client left at the end of the stream: {e}");
+        relay.outcome.client_gone = true;
+    }
+    drop(rx);
+    outcome
+}
+
+/// The worker's half of a stream: turns events into frames and keeps the books.
+struct Relay<'a> {
+    writer: SseWriter,
+    mode: &'a mut Mode,
+    ir: Vec<ir::Event>,
+    frames: Vec<u8>,
+    outcome: &'a mut Outcome,
+    started: Instant,
+}
+
+impl Relay<'_> {
+    fn event(&mut self, event: &sse::Event) -> std::io::Result<()> {
+        if !event.is_empty() && self.outcome.first_event.is_none() {
+            self.outcome.first_event = Some(self.started.elapsed());
+        }
+        match self.mode {
+            Mode::Passthrough { tap, .. } => {
+                self.writer.send(&event.raw)?;
+                if let Err(e) = tap.decode(event, &mut self.ir) {
+                    log::debug!("passthrough tap could not read an event: {e}");
+                }
+                self.book_ir();
+                self.ir.clear();
+                Ok(())
+            }
+            Mode::Convert { decoder, .. } => {
+                if let Err(e) = decoder.decode(event, &mut self.ir) {
+                    self.ir.push(ir::Event::Error {
+                        kind: e.kind.as_str().into(),
+                        message: e.message,
+                    });
+                }
+                self.flush_ir()
+            }
+        }
+    }
+
+    /// The backend ended its stream.
+    fn end(&mut self) -> std::io::Result<()> {
+        match self.mode {
+            Mode::Passthrough { tap, .. } => {
+                tap.finish(&mut self.ir);
+                self.book_ir();
+                self.ir.clear();
+                Ok(())
+            }
+            Mode::Convert { decoder, .. } => {
+                decoder.finish(&mut self.ir);
+                self.flush_ir()
+            }
+        }
+    }
+
+    /// The stream cannot go on: tell the client in its dialect.
+    fn fail(&mut self, err: GatewayError) -> std::io::Result<()> {
+        let event = ir::Event::Error {
+            kind: err.kind.as_str().into(),
+            message: err.message.clone(),
+        };
+        self.outcome.error = Some(err);
+        self.frames.clear();
+        match self.mode {
+            Mode::Passthrough { client, .. } => {
+                // A fresh encoder renders the error frame in the client's dialect.
+                let mut encoder = client.stream_encoder(&ir::Request::default());
+                encoder.encode(&event, &mut self.frames);
+            }
+            Mode::Convert { encoder, .. } => encoder.encode(&event, &mut self.frames),
+        }
+        self.writer.send(&self.frames)
+    }
+
+    /// Encodes the pending `ir` events and sends the frames.
+    fn flush_ir(&mut self) -> std::io::Result<()> {
+        self.book_ir();
+        if let Mode::Convert { encoder, .. } = self.mode {
+            self.frames.clear();
+            for event in self.ir.drain(..) {
+                encoder.encode(&event, &mut self.frames);
+            }
+        }
+        self.ir.clear();
+        self.writer.send(&self.frames)
+    }
+
+    /// Notes usage and errors from the pending `ir` events.
+    fn book_ir(&mut self) {
+        for event in &self.ir {
+            match event {
+                ir::Event::Start { usage, .. } | ir::Event::Finish { usage, .. } => {
+                    self.outcome.usage.merge(usage)
+                }
+                ir::Event::Error { kind, message } => {
+                    self.outcome.error = Some(GatewayError::new(
+                        ErrorKind::from_name(kind),
+                        message.clone(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! HTTP backends through ureq: auth headers per dialect, timeouts, connection pooling.
+//!
+//! Non-streaming calls share one pooled agent per backend. A streaming call gets an agent of its
+//! own, so that aborting it (the client left, or the backend went silent too long) shuts down
+//! exactly that connection: `ureq::Agent::shutdown` closes every connection of an agent.
+
+use std::time::Duration;
+
+use super::{Abort, Request, Response};
+use crate::config::Backend;
+use crate::dialect::Dialect;
+use crate::error::{ErrorKind, GatewayError};
+
+/// The Anthropic API version sent when the client named none.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+pub struct HttpUpstream {
+    pub backend: Backend,
+    dialect: Dialect,
+    config: ureq::config::Config,
+    pooled: ureq::Agent,
+}
+
+impl HttpUpstream {
+    pub fn new(backend: Backend) -> HttpUpstream {
+        let dialect = backend.dialect().unwrap_or(Dialect::OpenAiChat);
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(backend.connect_timeout))
+            .timeout_recv_response(Some(backend.first_byte_timeout))
+            .timeout_send_request(Some(Duration::from_secs(30)))
+            .timeout_send_body(Some(Duration::from_secs(60)))
+            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let pooled = ureq::Agent::new_with_config(config.clone());
+        HttpUpstream {
+            backend,
+            dialect,
+            config,
+            pooled,
+        }
+    }
+
+    pub fn send(&self, request: &Request<'_>) -> Result<Response, GatewayError> {
+        let url = format!("{}{}", self.backend.url, request.path);
+        let agent = if request.stream {
+            ureq::Agent::new_with_config(self.config.clone())
+        } else {
+            self.pooled.clone()
+        };
+        let mut builder = agent.post(&url);
+        for (name, value) in self.headers(request) {
+            builder = builder.header(name, value);
+        }
+        if !request.stream {
+            // A complete answer arrives soon after its head; between events of a stream the
+            // worker's own idle clock applies instead.
+            builder = builder
+                .config()
+                .timeout_recv_body(Some(self.backend.idle_timeout))
+                .build();
+        }
+        let response = builder.send(&request.body[..]).map_err(|e| self.error(e))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| passed_back(name.as_str()))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let body = Box::new(response.into_body().into_reader());
+        let abort = if request.stream {
+            Abort(Some(agent))
+        } else {
+            Abort::default()
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+            abort,
+        })
+    }
+
+    /// The headers for one request: content type, auth for the backend's dialect, the client's
+    /// Anthropic protocol headers, and the backend's configured extras.
+    fn headers<'a>(&'a self, request: &'a Request<'_>) -> Vec<(&'a str, String)> {
+        let client = request.client;
+        let mut headers: Vec<(&str, String)> = vec![
+            ("content-type", "application/json".into()),
+            (
+                "accept",
+                if request.stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }
+                .into(),
+            ),
+        ];
+        let key = self.backend.api_key.as_ref().map(|k| k.expose());
+        match self.dialect {
+            Dialect::Anthropic => {
+                match key {
+                    Some(key) => headers.push(("x-api-key", key.to_owned())),
+                    None => {
+                        if let Some(v) = &client.x_api_key {
+                            headers.push(("x-api-key", v.clone()));
+                        }
+                        if let Some(v) = &client.authorization {
+                            headers.push(("authorization", v.clone()));
+                        }
+                    }
+                }
+                let version = client
+                    .anthropic_version
+                    .as_deref()
+                    .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
+                headers.push(("anthropic-version", version.to_owned()));
+                if let Some(beta) = &client.anthropic_beta {
+                    headers.push(("anthropic-beta", beta.clone()));
+                }
+            }
+            Dialect::OpenAiChat | Dialect::Responses => match key {
+                Some(key) => headers.push(("authorization", format!("Bearer {key}"))),
+                None => {
+                    if let Some(v) = &client.authorization {
+                        headers.push(("authorization", v.clone()));
+                    } else if let Some(v) = &client.x_api_key {
+                        // An Anthropic-style client talking to an OpenAI-style backend.
+                        headers.push(("authorization", format!("Bearer {v}")));
+                    }
+                }
+            },
+        }
+        for (name, value) in &self.backend.headers {
+            headers.push((name.as_str(), value.clone()));
+        }
+        headers
+    }
+
+    fn error(&self, err: ureq::Error) -> GatewayError {
+        let name = &self.backend.name;
+        match err {
+            ureq::Error::Timeout(ureq::Timeout::Connect) => GatewayError::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "backend {name} is unreachable: no connection within {} s",
+                    self.backend.connect_timeout.as_secs_f64()
+                ),
+            ),
+            ureq::Error::Timeout(_) => GatewayError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "backend {name} did not answer within {} s",
+                    self.backend.first_byte_timeout.as_secs_f64()
+                ),
+            ),
+            ureq::Error::HostNotFound => GatewayError::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "backend {name} is unreachable: host not found ({})",
+                    self.backend.url
+                ),
+            ),
+            other => GatewayError::new(
+                ErrorKind::BadGateway,
+                format!("backend {name} is unreachable: {other}"),
+            ),
+        }
+    }
+}
+
+/// Backend response headers the client may care about. Everything else (content-length,
+/// content-encoding, connection) describes the backend's hop only.
+fn passed_back(name: &str) -> bool {
+    name == "content-type"
+        || name == "retry-after"
+        || name == "request-id"
+        || name.starts_with("anthropic-ratelimit-")
+        || name.starts_with("x-ratelimit-")
+        || name.starts_with("openai-")
+}

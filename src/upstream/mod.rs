@@ -1,0 +1,122 @@
+//! Backends as the proxy sees them: send a request, get a status, headers and a body to read.
+//!
+//! HTTP backends and the built-in demo backend sit behind the same interface, so everything
+//! downstream (passthrough, conversion, streaming, the books) treats them alike.
+
+pub mod demo;
+pub mod http;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use crate::config::{Backend, BackendKind, Config};
+use crate::dialect::Dialect;
+use crate::error::GatewayError;
+
+/// Credentials and protocol headers the client sent, some of which are passed on.
+#[derive(Debug, Clone, Default)]
+pub struct ClientHeaders {
+    pub authorization: Option<String>,
+    pub x_api_key: Option<String>,
+    pub anthropic_version: Option<String>,
+    pub anthropic_beta: Option<String>,
+}
+
+/// A request to a backend, already in the backend's dialect.
+pub struct Request<'a> {
+    /// Path and query to append to the backend URL (`/v1/messages?beta=true`).
+    pub path: &'a str,
+    pub body: Vec<u8>,
+    pub stream: bool,
+    /// The dialect of `body` (a demo backend answers in it).
+    pub dialect: Dialect,
+    pub client: &'a ClientHeaders,
+}
+
+/// A backend's answer. The body is read by the caller (to the end, so the connection returns
+/// to the pool).
+pub struct Response {
+    pub status: u16,
+    /// Headers worth passing back to the client (content type, retry-after, rate limits).
+    pub headers: Vec<(String, String)>,
+    pub body: Box<dyn Read + Send>,
+    /// Interrupts the body read from another thread.
+    pub abort: Abort,
+}
+
+/// Stops an upstream request in flight: the socket is shut down and a blocked read returns.
+#[derive(Clone, Default)]
+pub struct Abort(Option<ureq::Agent>);
+
+impl Abort {
+    pub fn abort(&self) {
+        if let Some(agent) = &self.0 {
+            agent.clone().shutdown();
+        }
+    }
+}
+
+/// A ready-to-use backend.
+// Built once per config and shared behind an `Arc`: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Upstream {
+    Http(http::HttpUpstream),
+    Demo(demo::Demo),
+}
+
+impl Upstream {
+    pub fn new(backend: &Backend) -> Upstream {
+        match backend.kind {
+            BackendKind::Http(_) => Upstream::Http(http::HttpUpstream::new(backend.clone())),
+            BackendKind::Demo => Upstream::Demo(demo::Demo::new(backend.clone())),
+        }
+    }
+
+    pub fn send(&self, request: &Request<'_>) -> Result<Response, GatewayError> {
+        match self {
+            Upstream::Http(http) => http.send(request),
+            Upstream::Demo(demo) => demo.send(request),
+        }
+    }
+
+    pub fn backend(&self) -> &Backend {
+        match self {
+            Upstream::Http(http) => &http.backend,
+            Upstream::Demo(demo) => &demo.backend,
+        }
+    }
+}
+
+/// Every configured backend by name, built once per config.
+pub struct Upstreams {
+    by_name: HashMap<String, Arc<Upstream>>,
+}
+
+impl Upstreams {
+    pub fn new(config: &Config) -> Upstreams {
+        let by_name = config
+            .backends
+            .iter()
+            .map(|b| (b.name.clone(), Arc::new(Upstream::new(b))))
+            .collect();
+        Upstreams { by_name }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.by_name.get(name).cloned()
+    }
+}
+
+/// Reads a whole body, failing past `limit` bytes.
+pub fn read_capped(body: &mut dyn Read, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    body.take(limit as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the backend's response is larger than {limit} bytes"),
+        ));
+    }
+    Ok(out)
+}
