@@ -265,6 +265,8 @@ impl Running {
         state.begin_shutdown();
         self.server.unblock();
         let _ = self.dispatcher.join();
+        // Closes the listener: new connections are refused from here on.
+        drop(self.server);
         // The dispatcher dropped the senders: workers finish their queue and their stream, then
         // exit. Wait for them, but not past the grace period.
         let deadline = Instant::now() + grace;
