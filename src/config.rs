@@ -90,6 +90,17 @@ pub struct Logging {
     pub level: log::LevelFilter,
     pub include_body: bool,
     pub max_body_length: usize,
+    /// One JSON object per request line instead of plain text.
+    pub json: bool,
+}
+
+/// Access control. Empty means open (fine on loopback; warned about elsewhere).
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    /// Keys clients must present (`Authorization: Bearer` or `x-api-key`) on proxy endpoints.
+    pub api_keys: Vec<Secret>,
+    /// Token required for every mutating control action.
+    pub admin_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,9 +127,22 @@ pub struct Config {
     pub default_backend: String,
     pub logging: Logging,
     pub server: Server,
-    /// Top-level sections owned by other parts of the gateway (`smartRouter`, `auth`, ...).
+    pub auth: Auth,
+    /// Top-level sections owned by other parts of the gateway (`smartRouter`, ...).
     pub extra: Map<String, Value>,
     pub source: Source,
+    /// The JSON as written (secrets included), the base for partial updates.
+    pub raw: Raw,
+}
+
+/// The config JSON as written. Holds secrets, so its `Debug` shows none of it.
+#[derive(Clone, Default)]
+pub struct Raw(pub Value);
+
+impl fmt::Debug for Raw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Raw([config JSON as written])")
+    }
 }
 
 /// Values from the command line and environment that override the file.
@@ -205,6 +229,7 @@ impl Config {
                 ),
             )
         })?;
+        let raw = Raw(root.clone());
         let Value::Object(mut root) = root else {
             return Err(err("", "expected a JSON object at the top level".into()));
         };
@@ -221,6 +246,7 @@ impl Config {
 
         let logging = parse_logging(root.remove("logging")).map_err(|(f, m)| err(&f, m))?;
         let server = parse_server(root.remove("server")).map_err(|(f, m)| err(&f, m))?;
+        let auth = parse_auth(root.remove("auth")).map_err(|(f, m)| err(&f, m))?;
         let default_backend = match root.remove("defaultBackend") {
             Some(Value::String(name)) => name,
             Some(_) => return Err(err("defaultBackend", "expected a backend name".into())),
@@ -232,8 +258,10 @@ impl Config {
             default_backend,
             logging,
             server,
+            auth,
             extra: root,
             source,
+            raw,
         };
         config.apply(overrides)?;
         config.validate().map_err(|(field, msg)| err(&field, msg))?;
@@ -352,8 +380,18 @@ impl Config {
                 "level": self.logging.level.as_str().to_ascii_lowercase(),
                 "includeBody": self.logging.include_body,
                 "maxBodyLength": self.logging.max_body_length,
+                "format": if self.logging.json { "json" } else { "plain" },
             }),
         );
+        if !self.auth.api_keys.is_empty() || self.auth.admin_token.is_some() {
+            root.insert(
+                "auth".into(),
+                serde_json::json!({
+                    "apiKeys": self.auth.api_keys.iter().map(|_| "[redacted]").collect::<Vec<_>>(),
+                    "adminToken": self.auth.admin_token.as_ref().map(|_| "[redacted]"),
+                }),
+            );
+        }
         root.insert(
             "server".into(),
             serde_json::json!({
@@ -535,6 +573,7 @@ fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
         level: log::LevelFilter::Info,
         include_body: false,
         max_body_length: 1000,
+        json: false,
     };
     let obj = match value {
         None | Some(Value::Null) => return Ok(logging),
@@ -552,6 +591,8 @@ fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
                 })?
             }
             ("includeBody", Value::Bool(b)) => logging.include_body = b,
+            ("format", Value::String(f)) if f == "json" || f == "plain" => logging.json = f == "json",
+            ("format", _) => return Err(("logging.format".into(), "expected \"plain\" or \"json\"".into())),
             ("maxBodyLength", Value::Number(n)) if n.as_u64().is_some() => {
                 logging.max_body_length = n.as_u64().unwrap_or(1000) as usize
             }
@@ -562,6 +603,38 @@ fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
         }
     }
     Ok(logging)
+}
+
+fn parse_auth(value: Option<Value>) -> Result<Auth, FieldError> {
+    let mut auth = Auth::default();
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(auth),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(("auth".into(), "expected an object".into())),
+    };
+    for (key, value) in obj {
+        match (key.as_str(), value) {
+            ("apiKeys", Value::Array(keys)) => {
+                for (i, key) in keys.into_iter().enumerate() {
+                    match key {
+                        Value::String(k) if !k.is_empty() => auth.api_keys.push(Secret::new(k)),
+                        _ => return Err((format!("auth.apiKeys[{i}]"), "expected a non-empty string".into())),
+                    }
+                }
+            }
+            ("apiKeys", _) => return Err(("auth.apiKeys".into(), "expected an array of strings".into())),
+            ("adminToken", Value::String(t)) if !t.is_empty() => auth.admin_token = Some(Secret::new(t)),
+            ("adminToken", Value::Null) => {}
+            ("adminToken", _) => return Err(("auth.adminToken".into(), "expected a non-empty string".into())),
+            ("adminTokenEnv", Value::String(var)) => {
+                if auth.admin_token.is_none() {
+                    auth.admin_token = std::env::var(&var).ok().filter(|t| !t.is_empty()).map(Secret::new);
+                }
+            }
+            _ => log::debug!("config: unknown field auth.{key} kept aside"),
+        }
+    }
+    Ok(auth)
 }
 
 fn parse_server(value: Option<Value>) -> Result<Server, FieldError> {

@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 
 use crate::config::Config;
 use crate::observe::Books;
+use crate::upstream::health::HealthBoard;
 use crate::upstream::Upstreams;
 
 pub struct State {
@@ -18,11 +19,14 @@ pub struct State {
     /// The default backend as switched at run time (starts as the config's `defaultBackend`).
     default_backend: RwLock<String>,
     pub books: Books,
+    pub health: HealthBoard,
     pub started: Instant,
     /// Unix time of the start, in seconds, for request ids and `process_start_time_seconds`.
     pub started_unix: u64,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
+    /// The proxy queue, to report its depth (set once the server starts).
+    pub proxy_queue: std::sync::OnceLock<crossbeam_channel::Receiver<tiny_http::Request>>,
 }
 
 impl State {
@@ -33,10 +37,12 @@ impl State {
             config: RwLock::new(Arc::new(config)),
             upstreams: RwLock::new(Arc::new(upstreams)),
             books: Books::new(),
+            health: HealthBoard::default(),
             started: Instant::now(),
             started_unix: crate::observe::unix_ms() / 1000,
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
+            proxy_queue: std::sync::OnceLock::new(),
         }
     }
 
@@ -56,6 +62,22 @@ impl State {
     pub fn next_request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         format!("req_{:x}{:06x}", self.started_unix, n)
+    }
+
+    /// Scrape-time values for the metrics.
+    pub fn gauges(&self) -> crate::observe::metrics::Gauges {
+        let health = self.health.all();
+        crate::observe::metrics::Gauges {
+            queue_depth: self.proxy_queue.get().map_or(0, |q| q.len()),
+            backends_up: self
+                .config()
+                .backends
+                .iter()
+                .map(|b| (b.name.clone(), health.get(&b.name).and_then(|h| h.up)))
+                .collect(),
+            process: crate::observe::process::read(),
+            start_time_seconds: self.started_unix,
+        }
     }
 
     pub fn begin_shutdown(&self) {

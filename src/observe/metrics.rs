@@ -58,8 +58,18 @@ fn format_value(value: f64) -> String {
     }
 }
 
+/// Values that are read at scrape time rather than counted.
+#[derive(Debug, Default, Clone)]
+pub struct Gauges {
+    pub queue_depth: usize,
+    /// Each backend and whether its last probe reached it (1), did not (0), or none ran yet.
+    pub backends_up: Vec<(String, Option<bool>)>,
+    pub process: super::process::ProcessStats,
+    pub start_time_seconds: u64,
+}
+
 /// The whole exposition text.
-pub fn render(snapshot: &Snapshot) -> String {
+pub fn render(snapshot: &Snapshot, gauges: &Gauges) -> String {
     let mut out = String::with_capacity(2048);
     let one = |value: f64| [Sample { labels: &[], value }];
     write_family(
@@ -158,11 +168,101 @@ pub fn render(snapshot: &Snapshot) -> String {
         "gauge",
         &one(snapshot.in_flight as f64),
     );
+    write_family(
+        &mut out,
+        "llm_proxy_queue_depth",
+        "Proxy requests waiting for a worker.",
+        "gauge",
+        &one(gauges.queue_depth as f64),
+    );
+    write_histograms(
+        &mut out,
+        "llm_proxy_request_duration_seconds",
+        "Request duration by backend, in seconds.",
+        &labelled.duration_by_backend,
+    );
+    write_histograms(
+        &mut out,
+        "llm_proxy_time_to_first_token_seconds",
+        "Time from the start of a stream to its first event, by backend, in seconds.",
+        &labelled.first_token_by_backend,
+    );
+    let up: Vec<(String, f64)> = gauges
+        .backends_up
+        .iter()
+        .filter_map(|(name, up)| up.map(|u| (name.clone(), if u { 1.0 } else { 0.0 })))
+        .collect();
+    write_labelled_kind(
+        &mut out,
+        "llm_proxy_backend_up",
+        "Whether the last health probe reached the backend (1) or not (0).",
+        "gauge",
+        "backend",
+        &up,
+    );
+    write_labelled(
+        &mut out,
+        "llm_proxy_classifications_total",
+        "Smart-router classifications by category.",
+        "category",
+        &backend_samples(&labelled.classifications),
+    );
+    write_labelled(
+        &mut out,
+        "llm_proxy_fallbacks_total",
+        "Requests moved to another backend, by the backend they left.",
+        "backend",
+        &backend_samples(&labelled.fallbacks_by_backend),
+    );
+    let p = &gauges.process;
+    write_family(
+        &mut out,
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        "gauge",
+        &one(p.resident_bytes as f64),
+    );
+    write_family(&mut out, "process_open_fds", "Number of open file descriptors.", "gauge", &one(p.open_fds as f64));
+    write_family(&mut out, "process_threads", "Number of OS threads.", "gauge", &one(p.threads as f64));
+    write_family(
+        &mut out,
+        "process_start_time_seconds",
+        "Start time of the process since the Unix epoch, in seconds.",
+        "gauge",
+        &one(gauges.start_time_seconds as f64),
+    );
     out
 }
 
-/// A family with one label: a counter per label value.
+/// Histogram families with a `backend` label: cumulative `_bucket`s, `_sum` and `_count`.
+fn write_histograms(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    by_backend: &std::collections::BTreeMap<String, super::Histogram>,
+) {
+    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (backend, h) in by_backend {
+        let backend = escape_label(backend);
+        let mut cumulative = 0;
+        for (bound, n) in super::LATENCY_BUCKETS.iter().zip(h.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{backend=\"{backend}\",le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{backend=\"{backend}\",le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "{name}_sum{{backend=\"{backend}\"}} {}", format_value(h.sum));
+        let _ = writeln!(out, "{name}_count{{backend=\"{backend}\"}} {}", h.count);
+    }
+}
+
+/// A counter family with one label.
 fn write_labelled(out: &mut String, name: &str, help: &str, label: &str, values: &[(String, f64)]) {
+    write_labelled_kind(out, name, help, "counter", label, values);
+}
+
+/// A family with one label: a sample per label value.
+fn write_labelled_kind(out: &mut String, name: &str, help: &str, kind: &str, label: &str, values: &[(String, f64)]) {
     let pairs: Vec<[(&str, &str); 1]> = values.iter().map(|(v, _)| [(label, v.as_str())]).collect();
     let samples: Vec<Sample> = pairs
         .iter()
@@ -172,7 +272,7 @@ fn write_labelled(out: &mut String, name: &str, help: &str, label: &str, values:
             value: *value,
         })
         .collect();
-    write_family(out, name, help, "counter", &samples);
+    write_family(out, name, help, kind, &samples);
 }
 
 #[cfg(test)]
@@ -193,6 +293,7 @@ mod tests {
             stream: false,
             conversion: None,
             route_reason: None,
+            category: None,
             status,
             duration_ms: 2.0,
             first_token_ms: None,
@@ -213,7 +314,7 @@ mod tests {
         };
         books.record(entry("we\"ird\\name", 200), &usage, None);
         books.record(entry("local", 502), &Usage::default(), Some("bad_gateway"));
-        let text = render(&books.snapshot());
+        let text = render(&books.snapshot(), &Gauges::default());
         assert!(text.contains("llm_proxy_requests_total 2\n"), "{text}");
         assert!(text.contains("llm_proxy_errors_total 1\n"), "{text}");
         assert!(
@@ -225,9 +326,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("llm_proxy_tokens_input_total 3\n"), "{text}");
+        assert!(text.contains("llm_proxy_request_duration_seconds_bucket{backend=\"local\",le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("llm_proxy_request_duration_seconds_count{backend=\"local\"} 1"), "{text}");
         // Every family is introduced by HELP and TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let name = line.split(['{', ' ']).next().unwrap();
+            let mut name = line.split(['{', ' ']).next().unwrap();
+            for suffix in ["_bucket", "_sum", "_count"] {
+                if text.contains("# TYPE ") && name.ends_with(suffix) && !text.contains(&format!("# TYPE {name} ")) {
+                    name = name.strip_suffix(suffix).unwrap();
+                }
+            }
             assert!(
                 text.contains(&format!("# TYPE {name} ")),
                 "no TYPE for {name}"

@@ -5,6 +5,8 @@
 //! log ring sit behind one small `parking_lot` mutex each, taken once per request.
 
 pub mod metrics;
+pub mod process;
+pub mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +37,8 @@ pub struct LogEntry {
     pub conversion: Option<String>,
     /// Why this backend was chosen.
     pub route_reason: Option<String>,
+    /// The query's category, when the smart router classified it.
+    pub category: Option<String>,
     pub status: u16,
     pub duration_ms: f64,
     /// Time to the first streamed event, for streams.
@@ -46,9 +50,41 @@ pub struct LogEntry {
     pub request_body: Option<String>,
 }
 
+/// Upper bounds (seconds) of the latency histogram buckets: from a cached answer to a long
+/// local generation.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// A Prometheus histogram with [`LATENCY_BUCKETS`]: per-bucket (not cumulative) counts.
+#[derive(Debug, Default, Clone)]
+pub struct Histogram {
+    pub buckets: [u64; LATENCY_BUCKETS.len()],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl Histogram {
+    pub fn observe(&mut self, seconds: f64) {
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| seconds <= *b) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
 /// Totals by label, as Prometheus counters.
 #[derive(Debug, Default, Clone)]
 pub struct Labelled {
+    /// Request duration by backend.
+    pub duration_by_backend: BTreeMap<String, Histogram>,
+    /// Time to first streamed event by backend.
+    pub first_token_by_backend: BTreeMap<String, Histogram>,
+    /// Smart-router classifications by category.
+    pub classifications: BTreeMap<String, u64>,
+    /// Requests that moved to another backend, by the backend they left.
+    pub fallbacks_by_backend: BTreeMap<String, u64>,
     pub by_backend: BTreeMap<String, u64>,
     pub by_status: BTreeMap<u16, u64>,
     pub errors_by_kind: BTreeMap<&'static str, u64>,
@@ -115,8 +151,23 @@ impl Books {
         }
         {
             let mut labelled = self.labelled.lock();
+            if let Some(category) = &entry.category {
+                *labelled.classifications.entry(category.clone()).or_default() += 1;
+            }
             if let Some(backend) = &entry.backend {
                 *labelled.by_backend.entry(backend.clone()).or_default() += 1;
+                labelled
+                    .duration_by_backend
+                    .entry(backend.clone())
+                    .or_default()
+                    .observe(entry.duration_ms / 1000.0);
+                if let Some(ms) = entry.first_token_ms {
+                    labelled
+                        .first_token_by_backend
+                        .entry(backend.clone())
+                        .or_default()
+                        .observe(ms / 1000.0);
+                }
                 if usage.input_tokens > 0 {
                     *labelled
                         .input_tokens_by_backend
@@ -141,6 +192,16 @@ impl Books {
             log.pop_front();
         }
         log.push_back(entry);
+    }
+
+    /// Counts a move from one backend to the next.
+    pub fn record_fallback(&self, from: &str) {
+        *self.labelled.lock().fallbacks_by_backend.entry(from.to_owned()).or_default() += 1;
+    }
+
+    /// Every entry in the log, oldest first.
+    pub fn all_entries(&self) -> Vec<LogEntry> {
+        self.log.lock().iter().cloned().collect()
     }
 
     /// The newest `limit` log entries, newest first.

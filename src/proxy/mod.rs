@@ -83,6 +83,7 @@ pub fn handle(state: &State, ex: &mut Exchange) {
             stream: false,
             conversion: None,
             route_reason: None,
+            category: None,
             status: 0,
             duration_ms: 0.0,
             first_token_ms: None,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::config::{Backend, BackendKind};
-use crate::dialect::Dialect;
 use crate::error::{ErrorKind, GatewayError};
 use crate::server::Reply;
 use crate::state::State;
@@ -59,50 +58,10 @@ pub fn list(state: &State, pinned: Option<&str>) -> Result<Reply, GatewayError> 
     Ok(Reply::json(200, body.to_string().into_bytes()))
 }
 
-/// The models one backend lists, from its `/v1/models`.
+/// The models one backend lists.
 fn fetch(backend: &Backend) -> Result<Vec<Value>, String> {
-    let dialect = match backend.kind {
-        BackendKind::Demo => {
-            return Ok(vec![
-                json!({"id": "demo", "object": "model", "owned_by": "llm-gateway"}),
-            ])
-        }
-        BackendKind::Http(d) => d,
-    };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(LIST_TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent.get(format!("{}/v1/models", backend.url));
-    if let Some(key) = &backend.api_key {
-        request = match dialect {
-            Dialect::Anthropic => request.header("x-api-key", key.expose()).header(
-                "anthropic-version",
-                crate::upstream::http::DEFAULT_ANTHROPIC_VERSION,
-            ),
-            _ => request.header("authorization", format!("Bearer {}", key.expose())),
-        };
+    match backend.kind {
+        BackendKind::Demo => Ok(vec![json!({"id": "demo", "object": "model", "owned_by": "llm-gateway"})]),
+        BackendKind::Http(_) => crate::upstream::http::list_models(backend, LIST_TIMEOUT),
     }
-    for (name, value) in &backend.headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
-    let mut response = request.call().map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    if status != 200 {
-        return Err(format!("HTTP {status}"));
-    }
-    let bytes = response
-        .body_mut()
-        .with_config()
-        .limit(4 * 1024 * 1024)
-        .read_to_vec()
-        .map_err(|e| e.to_string())?;
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
-    // OpenAI and Anthropic both answer `{"data": [...]}`; Ollama's OpenAI layer does too.
-    Ok(body
-        .get("data")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default())
 }

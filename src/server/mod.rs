@@ -62,6 +62,7 @@ pub fn start(state: Arc<State>) -> std::io::Result<Running> {
     );
 
     let (proxy_tx, proxy_rx) = bounded::<Request>(config.server.queue_size);
+    let _ = state.proxy_queue.set(proxy_rx.clone());
     let (control_tx, control_rx) = bounded::<ControlJob>(256);
     let mut workers = Vec::new();
     for i in 0..config.server.workers {

@@ -184,3 +184,43 @@ fn passed_back(name: &str) -> bool {
         || name.starts_with("x-ratelimit-")
         || name.starts_with("openai-")
 }
+
+/// Asks a backend for its models (`GET /v1/models`, which OpenAI-compatible servers, Ollama and
+/// Anthropic all serve) within `timeout`. Answers the `data` array, or why not.
+pub fn list_models(backend: &Backend, timeout: Duration) -> Result<Vec<serde_json::Value>, String> {
+    let dialect = backend.dialect().unwrap_or(Dialect::OpenAiChat);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(format!("{}/v1/models", backend.url));
+    if let Some(key) = &backend.api_key {
+        request = match dialect {
+            Dialect::Anthropic => request
+                .header("x-api-key", key.expose())
+                .header("anthropic-version", DEFAULT_ANTHROPIC_VERSION),
+            _ => request.header("authorization", format!("Bearer {}", key.expose())),
+        };
+    }
+    for (name, value) in &backend.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let mut response = request.call().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(4 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
+    Ok(body
+        .get("data")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}

@@ -4,6 +4,7 @@
 //! downstream (passthrough, conversion, streaming, the books) treats them alike.
 
 pub mod demo;
+pub mod health;
 pub mod http;
 
 use std::collections::HashMap;
