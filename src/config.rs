@@ -591,8 +591,15 @@ fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
                 })?
             }
             ("includeBody", Value::Bool(b)) => logging.include_body = b,
-            ("format", Value::String(f)) if f == "json" || f == "plain" => logging.json = f == "json",
-            ("format", _) => return Err(("logging.format".into(), "expected \"plain\" or \"json\"".into())),
+            ("format", Value::String(f)) if f == "json" || f == "plain" => {
+                logging.json = f == "json"
+            }
+            ("format", _) => {
+                return Err((
+                    "logging.format".into(),
+                    "expected \"plain\" or \"json\"".into(),
+                ))
+            }
             ("maxBodyLength", Value::Number(n)) if n.as_u64().is_some() => {
                 logging.max_body_length = n.as_u64().unwrap_or(1000) as usize
             }
@@ -618,17 +625,34 @@ fn parse_auth(value: Option<Value>) -> Result<Auth, FieldError> {
                 for (i, key) in keys.into_iter().enumerate() {
                     match key {
                         Value::String(k) if !k.is_empty() => auth.api_keys.push(Secret::new(k)),
-                        _ => return Err((format!("auth.apiKeys[{i}]"), "expected a non-empty string".into())),
+                        _ => {
+                            return Err((
+                                format!("auth.apiKeys[{i}]"),
+                                "expected a non-empty string".into(),
+                            ))
+                        }
                     }
                 }
             }
-            ("apiKeys", _) => return Err(("auth.apiKeys".into(), "expected an array of strings".into())),
-            ("adminToken", Value::String(t)) if !t.is_empty() => auth.admin_token = Some(Secret::new(t)),
+            ("apiKeys", _) => {
+                return Err(("auth.apiKeys".into(), "expected an array of strings".into()))
+            }
+            ("adminToken", Value::String(t)) if !t.is_empty() => {
+                auth.admin_token = Some(Secret::new(t))
+            }
             ("adminToken", Value::Null) => {}
-            ("adminToken", _) => return Err(("auth.adminToken".into(), "expected a non-empty string".into())),
+            ("adminToken", _) => {
+                return Err((
+                    "auth.adminToken".into(),
+                    "expected a non-empty string".into(),
+                ))
+            }
             ("adminTokenEnv", Value::String(var)) => {
                 if auth.admin_token.is_none() {
-                    auth.admin_token = std::env::var(&var).ok().filter(|t| !t.is_empty()).map(Secret::new);
+                    auth.admin_token = std::env::var(&var)
+                        .ok()
+                        .filter(|t| !t.is_empty())
+                        .map(Secret::new);
                 }
             }
             _ => log::debug!("config: unknown field auth.{key} kept aside"),

@@ -191,6 +191,9 @@ pub enum StopReason {
 /// Token counts. Zero means "not reported".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
+    /// All input tokens, cached ones included (OpenAI's `prompt_tokens` meaning). Anthropic
+    /// reports cache reads and writes apart from `input_tokens`: its decoder adds them in and its
+    /// encoder takes them out again.
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cache_read_tokens: u64,
@@ -279,4 +282,91 @@ pub enum Event {
         kind: String,
         message: String,
     },
+}
+
+impl Response {
+    /// The answer's text blocks, joined.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(|b| match b {
+                Block::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    /// The response as a stream of events, each text block's text cut into deltas by `split`
+    /// (whole words for the demo backend, lines for gateway answers).
+    pub fn to_events(&self, split: impl Fn(&str) -> Vec<String>) -> Vec<Event> {
+        let mut events = vec![Event::Start {
+            id: self.id.clone(),
+            model: self.model.clone(),
+            usage: Usage {
+                input_tokens: self.usage.input_tokens,
+                ..Usage::default()
+            },
+        }];
+        for (index, block) in self.content.iter().enumerate() {
+            match block {
+                Block::Text { text } => {
+                    events.push(Event::BlockStart {
+                        index,
+                        block: BlockStart::Text,
+                    });
+                    for piece in split(text) {
+                        events.push(Event::Delta {
+                            index,
+                            delta: Delta::Text(piece),
+                        });
+                    }
+                }
+                Block::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                } => {
+                    events.push(Event::BlockStart {
+                        index,
+                        block: BlockStart::ToolCall {
+                            id: id.clone(),
+                            name: name.clone(),
+                        },
+                    });
+                    events.push(Event::Delta {
+                        index,
+                        delta: Delta::ToolArguments(arguments.clone()),
+                    });
+                }
+                Block::Reasoning {
+                    text, signature, ..
+                } => {
+                    events.push(Event::BlockStart {
+                        index,
+                        block: BlockStart::Reasoning,
+                    });
+                    events.push(Event::Delta {
+                        index,
+                        delta: Delta::Reasoning(text.clone()),
+                    });
+                    if let Some(signature) = signature {
+                        events.push(Event::Delta {
+                            index,
+                            delta: Delta::ReasoningSignature(signature.clone()),
+                        });
+                    }
+                }
+                // Assistant answers carry no images or tool results.
+                Block::Image { .. } | Block::ToolResult { .. } => continue,
+            }
+            events.push(Event::BlockStop { index });
+        }
+        events.push(Event::Finish {
+            stop_reason: self.stop_reason.clone(),
+            usage: self.usage,
+        });
+        events.push(Event::Done);
+        events
+    }
 }

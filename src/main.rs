@@ -119,7 +119,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(config.logging.level);
-    match run(config, &path) {
+    match run(config, &path, args.overrides) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
@@ -138,7 +138,7 @@ fn init_logging(level: log::LevelFilter) {
     let _ = simplelog::WriteLogger::init(level, log_config, std::io::stderr());
 }
 
-fn run(config: Config, path: &std::path::Path) -> Result<(), String> {
+fn run(config: Config, path: &std::path::Path, overrides: Overrides) -> Result<(), String> {
     match &config.source {
         config::Source::File(p) => log::info!("config: {}", p.display()),
         config::Source::BuiltIn => log::info!(
@@ -153,12 +153,15 @@ fn run(config: Config, path: &std::path::Path) -> Result<(), String> {
     let grace = config.server.shutdown_grace;
     let bind = config.server.bind.clone();
     let metrics_port = config.server.metrics_port;
-    let state = Arc::new(State::new(config));
+    let state = Arc::new(State::new(config, overrides));
     let running = server::start(state.clone())
         .map_err(|e| format!("cannot listen on the proxy port: {e}"))?;
     let (metrics, _metrics_thread) = server::metrics::start(state.clone(), &bind, metrics_port)
         .map_err(|e| format!("cannot listen on the metrics port {metrics_port}: {e}"))?;
+    llm_gateway::upstream::health::start(state.clone())
+        .map_err(|e| format!("cannot start the health prober: {e}"))?;
     let config = state.config();
+    warn_if_exposed(&config);
     log::info!(
         "llm-gateway {} listening on {} (metrics on {}:{}), default backend {}, {} workers",
         env!("CARGO_PKG_VERSION"),
@@ -184,4 +187,21 @@ fn run(config: Config, path: &std::path::Path) -> Result<(), String> {
     drop(metrics);
     log::info!("stopped");
     Ok(())
+}
+
+/// A gateway reachable from the network without keys hands control to anyone who finds it.
+fn warn_if_exposed(config: &Config) {
+    let loopback = matches!(
+        config.server.bind.as_str(),
+        "127.0.0.1" | "::1" | "localhost"
+    );
+    if !loopback && config.auth.admin_token.is_none() {
+        log::warn!(
+            "listening on {} without auth.adminToken: anyone who can reach this port can switch backends and change the config",
+            config.server.bind
+        );
+    }
+    if !loopback && config.auth.api_keys.is_empty() {
+        log::warn!("listening on {} without auth.apiKeys: anyone who can reach this port can use your backends", config.server.bind);
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use parking_lot::RwLock;
 
-use crate::config::Config;
+use crate::config::{Config, Overrides};
 use crate::observe::Books;
 use crate::upstream::health::HealthBoard;
 use crate::upstream::Upstreams;
@@ -18,6 +18,10 @@ pub struct State {
     upstreams: RwLock<Arc<Upstreams>>,
     /// The default backend as switched at run time (starts as the config's `defaultBackend`).
     default_backend: RwLock<String>,
+    /// Whether smart routing is on (starts as `smartRouter.enabled`; switchable at run time).
+    smart_routing: AtomicBool,
+    /// The command-line and environment overrides, applied again to every new config.
+    pub overrides: Overrides,
     pub books: Books,
     pub health: HealthBoard,
     pub started: Instant,
@@ -30,9 +34,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: Config) -> State {
+    pub fn new(config: Config, overrides: Overrides) -> State {
         let upstreams = Upstreams::new(&config);
+        let smart = smart_router_enabled(&config);
         State {
+            smart_routing: AtomicBool::new(smart),
+            overrides,
             default_backend: RwLock::new(config.default_backend.clone()),
             config: RwLock::new(Arc::new(config)),
             upstreams: RwLock::new(Arc::new(upstreams)),
@@ -56,6 +63,42 @@ impl State {
 
     pub fn default_backend(&self) -> String {
         self.default_backend.read().clone()
+    }
+
+    /// Switches the default backend; the name must be a configured backend.
+    pub fn set_default_backend(&self, name: &str) -> Result<String, String> {
+        let config = self.config();
+        if config.backend(name).is_none() {
+            let names: Vec<&str> = config.backends.iter().map(|b| b.name.as_str()).collect();
+            return Err(format!(
+                "no backend named {name:?} (configured: {})",
+                names.join(", ")
+            ));
+        }
+        Ok(std::mem::replace(
+            &mut *self.default_backend.write(),
+            name.to_owned(),
+        ))
+    }
+
+    pub fn smart_routing(&self) -> bool {
+        self.smart_routing.load(Ordering::Relaxed)
+    }
+
+    pub fn set_smart_routing(&self, on: bool) -> bool {
+        self.smart_routing.swap(on, Ordering::Relaxed)
+    }
+
+    /// Puts a new, already validated config in place: its backends, and a default backend that
+    /// exists in it. Requests in flight keep the config they started with.
+    pub fn apply_config(&self, config: Config, default_changed: bool) {
+        let upstreams = Arc::new(Upstreams::new(&config));
+        let mut default = self.default_backend.write();
+        if default_changed || config.backend(&default).is_none() {
+            *default = config.default_backend.clone();
+        }
+        *self.upstreams.write() = upstreams;
+        *self.config.write() = Arc::new(config);
     }
 
     /// A request id unique within this process and unlikely to repeat across restarts.
@@ -87,4 +130,13 @@ impl State {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
+}
+
+fn smart_router_enabled(config: &Config) -> bool {
+    config
+        .extra
+        .get("smartRouter")
+        .and_then(|s| s.get("enabled"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
 }

@@ -14,10 +14,15 @@ pub fn presented(request: &Request) -> Vec<String> {
         let name = header.field.as_str().as_str();
         let value = header.value.as_str().trim();
         if name.eq_ignore_ascii_case("authorization") {
-            if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+            if let Some(token) = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+            {
                 found.push(token.trim().to_owned());
             }
-        } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("x-admin-token") {
+        } else if name.eq_ignore_ascii_case("x-api-key")
+            || name.eq_ignore_ascii_case("x-admin-token")
+        {
             found.push(value.to_owned());
         }
     }
@@ -63,7 +68,10 @@ pub fn check_client(auth: &Auth, presented: &[String]) -> Result<(), GatewayErro
             "an API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
         ))
     } else {
-        Err(GatewayError::new(ErrorKind::Authentication, "invalid API key"))
+        Err(GatewayError::new(
+            ErrorKind::Authentication,
+            "invalid API key",
+        ))
     }
 }
 
@@ -80,7 +88,10 @@ pub fn check_admin(auth: &Auth, presented: &[String]) -> Result<(), GatewayError
             "this action needs the admin token: send 'Authorization: Bearer <token>' or 'x-admin-token: <token>'",
         ))
     } else {
-        Err(GatewayError::new(ErrorKind::Permission, "the admin token is wrong"))
+        Err(GatewayError::new(
+            ErrorKind::Permission,
+            "the admin token is wrong",
+        ))
     }
 }
 

@@ -222,8 +222,20 @@ pub fn render(snapshot: &Snapshot, gauges: &Gauges) -> String {
         "gauge",
         &one(p.resident_bytes as f64),
     );
-    write_family(&mut out, "process_open_fds", "Number of open file descriptors.", "gauge", &one(p.open_fds as f64));
-    write_family(&mut out, "process_threads", "Number of OS threads.", "gauge", &one(p.threads as f64));
+    write_family(
+        &mut out,
+        "process_open_fds",
+        "Number of open file descriptors.",
+        "gauge",
+        &one(p.open_fds as f64),
+    );
+    write_family(
+        &mut out,
+        "process_threads",
+        "Number of OS threads.",
+        "gauge",
+        &one(p.threads as f64),
+    );
     write_family(
         &mut out,
         "process_start_time_seconds",
@@ -248,10 +260,21 @@ fn write_histograms(
         let mut cumulative = 0;
         for (bound, n) in super::LATENCY_BUCKETS.iter().zip(h.buckets) {
             cumulative += n;
-            let _ = writeln!(out, "{name}_bucket{{backend=\"{backend}\",le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{backend=\"{backend}\",le=\"{bound}\"}} {cumulative}"
+            );
         }
-        let _ = writeln!(out, "{name}_bucket{{backend=\"{backend}\",le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{name}_sum{{backend=\"{backend}\"}} {}", format_value(h.sum));
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{backend=\"{backend}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "{name}_sum{{backend=\"{backend}\"}} {}",
+            format_value(h.sum)
+        );
         let _ = writeln!(out, "{name}_count{{backend=\"{backend}\"}} {}", h.count);
     }
 }
@@ -262,7 +285,14 @@ fn write_labelled(out: &mut String, name: &str, help: &str, label: &str, values:
 }
 
 /// A family with one label: a sample per label value.
-fn write_labelled_kind(out: &mut String, name: &str, help: &str, kind: &str, label: &str, values: &[(String, f64)]) {
+fn write_labelled_kind(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    label: &str,
+    values: &[(String, f64)],
+) {
     let pairs: Vec<[(&str, &str); 1]> = values.iter().map(|(v, _)| [(label, v.as_str())]).collect();
     let samples: Vec<Sample> = pairs
         .iter()
@@ -326,13 +356,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("llm_proxy_tokens_input_total 3\n"), "{text}");
-        assert!(text.contains("llm_proxy_request_duration_seconds_bucket{backend=\"local\",le=\"0.005\"} 1"), "{text}");
-        assert!(text.contains("llm_proxy_request_duration_seconds_count{backend=\"local\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "llm_proxy_request_duration_seconds_bucket{backend=\"local\",le=\"0.005\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm_proxy_request_duration_seconds_count{backend=\"local\"} 1"),
+            "{text}"
+        );
         // Every family is introduced by HELP and TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let mut name = line.split(['{', ' ']).next().unwrap();
             for suffix in ["_bucket", "_sum", "_count"] {
-                if text.contains("# TYPE ") && name.ends_with(suffix) && !text.contains(&format!("# TYPE {name} ")) {
+                if text.contains("# TYPE ")
+                    && name.ends_with(suffix)
+                    && !text.contains(&format!("# TYPE {name} "))
+                {
                     name = name.strip_suffix(suffix).unwrap();
                 }
             }

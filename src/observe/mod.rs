@@ -152,7 +152,10 @@ impl Books {
         {
             let mut labelled = self.labelled.lock();
             if let Some(category) = &entry.category {
-                *labelled.classifications.entry(category.clone()).or_default() += 1;
+                *labelled
+                    .classifications
+                    .entry(category.clone())
+                    .or_default() += 1;
             }
             if let Some(backend) = &entry.backend {
                 *labelled.by_backend.entry(backend.clone()).or_default() += 1;
@@ -196,7 +199,12 @@ impl Books {
 
     /// Counts a move from one backend to the next.
     pub fn record_fallback(&self, from: &str) {
-        *self.labelled.lock().fallbacks_by_backend.entry(from.to_owned()).or_default() += 1;
+        *self
+            .labelled
+            .lock()
+            .fallbacks_by_backend
+            .entry(from.to_owned())
+            .or_default() += 1;
     }
 
     /// Every entry in the log, oldest first.

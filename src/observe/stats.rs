@@ -42,7 +42,11 @@ fn summarize<'a>(entries: impl Iterator<Item = &'a LogEntry>) -> Value {
     let total = latencies.len() as u64;
     latencies.sort_by(f64::total_cmp);
     first_tokens.sort_by(f64::total_cmp);
-    let avg = if total == 0 { 0.0 } else { latencies.iter().sum::<f64>() / total as f64 };
+    let avg = if total == 0 {
+        0.0
+    } else {
+        latencies.iter().sum::<f64>() / total as f64
+    };
     json!({
         "requests": total,
         "successes": ok,
@@ -111,7 +115,11 @@ pub fn compute(entries: &[LogEntry], totals: &super::Snapshot) -> Value {
 /// Token totals per backend since start.
 pub fn tokens_by_backend(totals: &super::Snapshot) -> Value {
     let l = &totals.labelled;
-    let mut names: Vec<&String> = l.input_tokens_by_backend.keys().chain(l.output_tokens_by_backend.keys()).collect();
+    let mut names: Vec<&String> = l
+        .input_tokens_by_backend
+        .keys()
+        .chain(l.output_tokens_by_backend.keys())
+        .collect();
     names.sort();
     names.dedup();
     let map: serde_json::Map<String, Value> = names
@@ -119,7 +127,10 @@ pub fn tokens_by_backend(totals: &super::Snapshot) -> Value {
         .map(|n| {
             let input = l.input_tokens_by_backend.get(n).copied().unwrap_or(0);
             let output = l.output_tokens_by_backend.get(n).copied().unwrap_or(0);
-            (n.clone(), json!({"input": input, "output": output, "total": input + output}))
+            (
+                n.clone(),
+                json!({"input": input, "output": output, "total": input + output}),
+            )
         })
         .collect();
     Value::Object(map)

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tiny_http::Request;
 
+use crate::control::{auth, cli};
 use crate::dialect::Dialect;
 use crate::error::{ErrorKind, GatewayError};
 use crate::ir::Usage;
@@ -124,6 +125,18 @@ pub fn handle(state: &State, ex: &mut Exchange) {
     entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     entry.input_tokens = record.usage.input_tokens;
     entry.output_tokens = record.usage.output_tokens;
+    if state.config().logging.json {
+        log::info!("{}", serde_json::to_string(&*entry).unwrap_or_default());
+    } else {
+        log_plain(entry);
+    }
+    state
+        .books
+        .record(record.entry, &record.usage, record.error_kind);
+}
+
+/// The request's log line: id, dialect, backend, model, status, time, tokens, routing reason.
+fn log_plain(entry: &LogEntry) {
     log::info!(
         "{} {} {} {} backend={} model={} status={} {:.1}ms tokens={}/{}{}",
         entry.id,
@@ -142,9 +155,6 @@ pub fn handle(state: &State, ex: &mut Exchange) {
             .map(|r| format!(" route={r}"))
             .unwrap_or_default(),
     );
-    state
-        .books
-        .record(record.entry, &record.usage, record.error_kind);
 }
 
 /// Routes a proxy request to its endpoint. An `Err` is answered by the caller in the client's
@@ -246,7 +256,10 @@ fn peek(body: &[u8]) -> Result<(Option<String>, bool), GatewayError> {
     Ok((model, stream))
 }
 
-fn client_headers(request: &Request) -> ClientHeaders {
+/// The client's headers to pass on. With gateway API keys configured, the client's credential
+/// is the gateway's key, not a backend's, and stays here.
+fn client_headers(request: &Request, state: &State) -> ClientHeaders {
+    let keep_credentials = !auth::clients_need_key(&state.config().auth);
     let mut headers = ClientHeaders::default();
     for header in request.headers() {
         let value = || Some(header.value.as_str().to_owned());
@@ -260,6 +273,10 @@ fn client_headers(request: &Request) -> ClientHeaders {
         } else if field.eq_ignore_ascii_case("anthropic-beta") {
             headers.anthropic_beta = value();
         }
+    }
+    if !keep_credentials {
+        headers.authorization = None;
+        headers.x_api_key = None;
     }
     headers
 }
@@ -281,6 +298,28 @@ fn chat(
     let (model, stream) = peek(&body)?;
     record.entry.model = model.clone();
     record.entry.stream = stream;
+
+    // `proxy-cli ...` as the last user message: the gateway answers itself.
+    if contains(&body, b"proxy-cli") {
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::invalid(format!("request body is not valid JSON: {e}")))?;
+        let request = dialect.decode_request(&value)?;
+        let last_is_user = request
+            .messages
+            .last()
+            .is_some_and(|m| m.role == crate::ir::Role::User);
+        if let Some(command) = last_is_user
+            .then(|| cli::detect(&request.last_user_text()))
+            .flatten()
+        {
+            let presented = ex.request.as_ref().map(auth::presented).unwrap_or_default();
+            let admin = auth::check_admin(&config.auth, &presented).is_ok();
+            let text = cli::run(state, &command, admin);
+            record.entry.route_reason = Some("proxy-cli".into());
+            record.entry.conversion = Some("local".into());
+            return answer_locally(ex, id, dialect, &request, text, record);
+        }
+    }
 
     // Choose the backend.
     let choice = route::choose(
@@ -332,7 +371,7 @@ fn chat(
         .request
         .as_ref()
         .ok_or_else(|| GatewayError::internal("request already answered"))?;
-    let client = client_headers(request);
+    let client = client_headers(request, state);
     let response = upstream.send(&upstream::Request {
         path: &upstream_path,
         body: upstream_body,
@@ -515,7 +554,7 @@ fn count_tokens(
             .request
             .as_ref()
             .ok_or_else(|| GatewayError::internal("answered"))?;
-        let client = client_headers(request);
+        let client = client_headers(request, state);
         let response = upstream.send(&upstream::Request {
             path: &target.api_path,
             body,
@@ -561,6 +600,109 @@ fn clip_body(body: &[u8], max: usize) -> String {
     } else {
         text
     }
+}
+
+/// Sends an `ir` request to a backend in its own dialect and waits for the whole answer: the
+/// building block of `/debug/compare`, fan-out and the LLM classifier.
+pub fn complete(
+    upstream: &upstream::Upstream,
+    mut request: crate::ir::Request,
+) -> Result<crate::ir::Response, GatewayError> {
+    let backend = upstream.backend();
+    let dialect = backend.dialect().unwrap_or(Dialect::OpenAiChat);
+    request.stream = false;
+    if let Some(model) = &backend.model {
+        request.model = model.clone();
+    }
+    let body = serde_json::to_vec(&dialect.encode_request(&request))
+        .map_err(|e| GatewayError::internal(e.to_string()))?;
+    let client = ClientHeaders::default();
+    let response = upstream.send(&upstream::Request {
+        path: dialect.upstream_path(),
+        body,
+        stream: false,
+        dialect,
+        client: &client,
+    })?;
+    let mut reader = response.body;
+    let bytes = upstream::read_capped(&mut reader, MAX_RESPONSE_BYTES).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::BadGateway,
+            format!("backend {}: {e}", backend.name),
+        )
+    })?;
+    if response.status >= 400 {
+        return Err(dialect.decode_error(response.status, &bytes));
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
+        GatewayError::new(
+            ErrorKind::BadGateway,
+            format!(
+                "backend {} answered with something that is not JSON",
+                backend.name
+            ),
+        )
+    })?;
+    dialect.decode_response(&value)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Answers a chat request from the gateway itself (proxy-cli), in the client's dialect, as a
+/// stream if the client asked for one.
+fn answer_locally(
+    ex: &mut Exchange,
+    id: &str,
+    dialect: Dialect,
+    request: &crate::ir::Request,
+    text: String,
+    record: &mut Record,
+) -> Result<(), GatewayError> {
+    let response = crate::ir::Response {
+        id: format!("gw-{id}"),
+        model: if request.model.is_empty() {
+            "proxy-cli".into()
+        } else {
+            request.model.clone()
+        },
+        content: vec![crate::ir::Block::Text { text }],
+        stop_reason: crate::ir::StopReason::EndTurn,
+        usage: Usage::default(),
+    };
+    let headers = vec![
+        ("X-Request-Id".to_owned(), id.to_owned()),
+        ("X-Backend".to_owned(), "proxy-cli".to_owned()),
+    ];
+    let http = ex
+        .request
+        .take()
+        .ok_or_else(|| GatewayError::internal("request already answered"))?;
+    record.entry.status = 200;
+    if request.stream {
+        let Ok(mut writer) = SseWriter::start(http, 200, &headers) else {
+            return Ok(());
+        };
+        let mut encoder = dialect.stream_encoder(request);
+        let mut frames = Vec::new();
+        // Line by line, so a long table appears as it is written.
+        for event in response.to_events(|t| t.split_inclusive('\n').map(str::to_owned).collect()) {
+            frames.clear();
+            encoder.encode(&event, &mut frames);
+            if writer.send(&frames).is_err() {
+                return Ok(());
+            }
+        }
+        let _ = writer.finish();
+    } else {
+        let body = serde_json::to_vec(&dialect.encode_response(&response))
+            .map_err(|e| GatewayError::internal(e.to_string()))?;
+        let mut reply = Reply::json(200, body);
+        reply.headers.extend(headers);
+        reply.send(http);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -61,7 +61,9 @@ pub fn list(state: &State, pinned: Option<&str>) -> Result<Reply, GatewayError> 
 /// The models one backend lists.
 fn fetch(backend: &Backend) -> Result<Vec<Value>, String> {
     match backend.kind {
-        BackendKind::Demo => Ok(vec![json!({"id": "demo", "object": "model", "owned_by": "llm-gateway"})]),
+        BackendKind::Demo => Ok(vec![
+            json!({"id": "demo", "object": "model", "owned_by": "llm-gateway"}),
+        ]),
         BackendKind::Http(_) => crate::upstream::http::list_models(backend, LIST_TIMEOUT),
     }
 }

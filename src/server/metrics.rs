@@ -24,7 +24,10 @@ pub fn start(
                 let path = request.url().split('?').next().unwrap_or("");
                 let response = match path {
                     "/metrics" | "/" => {
-                        let text = crate::observe::metrics::render(&state.books.snapshot(), &state.gauges());
+                        let text = crate::observe::metrics::render(
+                            &state.books.snapshot(),
+                            &state.gauges(),
+                        );
                         Response::from_string(text).with_header(
                             Header::from_bytes(
                                 &b"Content-Type"[..],

@@ -14,7 +14,7 @@ use super::{Abort, Request, Response};
 use crate::config::Backend;
 use crate::dialect::StreamEncode;
 use crate::error::GatewayError;
-use crate::ir::{self, Block, Delta, Event, Role, StopReason, Usage};
+use crate::ir::{self, Block, Event, Role, StopReason, Usage};
 
 /// The pause between two streamed tokens, unless the backend sets `tokenDelayMs`.
 const DEFAULT_TOKEN_DELAY: Duration = Duration::from_millis(20);
@@ -98,58 +98,10 @@ struct Answer {
 }
 
 impl Answer {
-    /// The answer as a stream: start, one block, its deltas, finish, done.
+    /// The answer as a stream, one token per text delta.
     fn events(&self) -> Vec<Event> {
-        let r = &self.response;
-        let mut events = vec![Event::Start {
-            id: r.id.clone(),
-            model: r.model.clone(),
-            usage: Usage {
-                input_tokens: r.usage.input_tokens,
-                ..Usage::default()
-            },
-        }];
-        for (index, block) in r.content.iter().enumerate() {
-            match block {
-                Block::Text { .. } => {
-                    events.push(Event::BlockStart {
-                        index,
-                        block: ir::BlockStart::Text,
-                    });
-                    for token in &self.tokens {
-                        events.push(Event::Delta {
-                            index,
-                            delta: Delta::Text(token.clone()),
-                        });
-                    }
-                }
-                Block::ToolCall {
-                    id,
-                    name,
-                    arguments,
-                } => {
-                    events.push(Event::BlockStart {
-                        index,
-                        block: ir::BlockStart::ToolCall {
-                            id: id.clone(),
-                            name: name.clone(),
-                        },
-                    });
-                    events.push(Event::Delta {
-                        index,
-                        delta: Delta::ToolArguments(arguments.clone()),
-                    });
-                }
-                _ => continue,
-            }
-            events.push(Event::BlockStop { index });
-        }
-        events.push(Event::Finish {
-            stop_reason: r.stop_reason.clone(),
-            usage: r.usage,
-        });
-        events.push(Event::Done);
-        events
+        let tokens = &self.tokens;
+        self.response.to_events(|_| tokens.clone())
     }
 }
 

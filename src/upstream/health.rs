@@ -35,7 +35,11 @@ pub struct HealthBoard {
 
 impl HealthBoard {
     pub fn get(&self, backend: &str) -> Health {
-        self.by_backend.read().get(backend).cloned().unwrap_or_default()
+        self.by_backend
+            .read()
+            .get(backend)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn all(&self) -> HashMap<String, Health> {
@@ -53,7 +57,9 @@ impl HealthBoard {
                         let started = Instant::now();
                         let result = match backend.kind {
                             BackendKind::Demo => Ok(vec![serde_json::json!({"id": "demo"})]),
-                            BackendKind::Http(_) => super::http::list_models(backend, PROBE_TIMEOUT),
+                            BackendKind::Http(_) => {
+                                super::http::list_models(backend, PROBE_TIMEOUT)
+                            }
                         };
                         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                         let health = match result {
@@ -64,19 +70,23 @@ impl HealthBoard {
                                 error: None,
                                 models: models
                                     .iter()
-                                    .filter_map(|m| m.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+                                    .filter_map(|m| {
+                                        m.get("id").and_then(|id| id.as_str()).map(str::to_owned)
+                                    })
                                     .collect(),
                             },
                             // An HTTP error status still means the backend is there (a 401 on
                             // /v1/models from a server that wants a key, a 404 from one without
                             // the endpoint); only no answer at all is "down".
-                            Err(e) if e.starts_with("HTTP ") && !e.starts_with("HTTP 5") => Health {
-                                up: Some(true),
-                                last_check_ms: Some(crate::observe::unix_ms()),
-                                latency_ms: Some((latency_ms * 10.0).round() / 10.0),
-                                error: Some(format!("models list: {e}")),
-                                models: Vec::new(),
-                            },
+                            Err(e) if e.starts_with("HTTP ") && !e.starts_with("HTTP 5") => {
+                                Health {
+                                    up: Some(true),
+                                    last_check_ms: Some(crate::observe::unix_ms()),
+                                    latency_ms: Some((latency_ms * 10.0).round() / 10.0),
+                                    error: Some(format!("models list: {e}")),
+                                    models: Vec::new(),
+                                }
+                            }
                             Err(e) => Health {
                                 up: Some(false),
                                 last_check_ms: Some(crate::observe::unix_ms()),

@@ -217,7 +217,8 @@ pub fn list_models(backend: &Backend, timeout: Duration) -> Result<Vec<serde_jso
         .limit(4 * 1024 * 1024)
         .read_to_vec()
         .map_err(|e| e.to_string())?;
-    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
     Ok(body
         .get("data")
         .and_then(serde_json::Value::as_array)
