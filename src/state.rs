@@ -24,6 +24,7 @@ pub struct State {
     pub overrides: Overrides,
     pub books: Books,
     pub health: HealthBoard,
+    pub smart: crate::route::smart::SmartRouter,
     pub started: Instant,
     /// Unix time of the start, in seconds, for request ids and `process_start_time_seconds`.
     pub started_unix: u64,
@@ -36,14 +37,16 @@ pub struct State {
 impl State {
     pub fn new(config: Config, overrides: Overrides) -> State {
         let upstreams = Upstreams::new(&config);
-        let smart = smart_router_enabled(&config);
+        let smart_on = smart_router_enabled(&config);
+        let smart = crate::route::smart::SmartRouter::new(&config);
         State {
-            smart_routing: AtomicBool::new(smart),
+            smart_routing: AtomicBool::new(smart_on),
             overrides,
             default_backend: RwLock::new(config.default_backend.clone()),
             config: RwLock::new(Arc::new(config)),
             upstreams: RwLock::new(Arc::new(upstreams)),
             books: Books::new(),
+            smart,
             health: HealthBoard::default(),
             started: Instant::now(),
             started_unix: crate::observe::unix_ms() / 1000,
@@ -98,6 +101,7 @@ impl State {
             *default = config.default_backend.clone();
         }
         *self.upstreams.write() = upstreams;
+        self.smart.on_config(&config);
         *self.config.write() = Arc::new(config);
     }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod dashboard;
 pub mod debug;
 
 use serde_json::json;
@@ -59,7 +60,7 @@ pub fn handle(state: &State, ex: &mut Exchange) {
 /// The methods each control path accepts.
 fn allowed(path: &str) -> &'static str {
     match path {
-        "/debug/switch" | "/debug/config" => "GET, POST",
+        "/debug/switch" | "/debug/config" | "/debug/router" => "GET, POST",
         "/debug/compare" => "POST",
         _ => "GET, HEAD",
     }
@@ -74,6 +75,20 @@ fn serve(
 ) -> Result<Reply, GatewayError> {
     let is_get = matches!(method, Method::Get | Method::Head);
     let is_post = *method == Method::Post;
+    if path == "/dashboard" || path.starts_with("/dashboard/") {
+        if !is_get {
+            return Err(GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("{path} accepts GET, HEAD"),
+            ));
+        }
+        return dashboard::serve(path).ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::NotFound,
+                format!("no such dashboard file: {path}"),
+            )
+        });
+    }
     let (access, known) = match path {
         "/" | "/debug/health" => (Access::Open, is_get),
         "/debug/logs" | "/debug/stats" | "/debug/tokens" | "/debug/models" | "/debug/config"
@@ -82,7 +97,9 @@ fn serve(
         {
             (Access::Read, true)
         }
-        "/debug/switch" | "/debug/config" | "/debug/compare" if is_post => (Access::Admin, true),
+        "/debug/switch" | "/debug/config" | "/debug/compare" | "/debug/router" if is_post => {
+            (Access::Admin, true)
+        }
         "/debug/logs" | "/debug/stats" | "/debug/tokens" | "/debug/models" | "/debug/config"
         | "/debug/switch" | "/debug/compare" => (Access::Open, false),
         _ => {
@@ -131,6 +148,11 @@ fn serve(
         ("/debug/config", false) => Ok(debug::config(state)),
         ("/debug/config", true) => debug::update_config(state, &body),
         ("/debug/compare", _) => debug::compare(state, &body),
+        ("/debug/router", false) => Ok(Reply::pretty(200, &state.smart.debug_get(state))),
+        ("/debug/router", true) => {
+            let value = debug::parse_json(&body)?;
+            Ok(Reply::pretty(200, &state.smart.debug_post(state, &value)?))
+        }
         _ => Err(GatewayError::new(
             ErrorKind::NotFound,
             format!("no such endpoint: {path}"),

@@ -299,11 +299,23 @@ fn chat(
     record.entry.model = model.clone();
     record.entry.stream = stream;
 
+    // The request as `ir`, decoded at most once and only when something needs it: proxy-cli
+    // (only if the body mentions it at all), the smart router, or a conversion.
+    let mut parsed: Option<crate::ir::Request> = None;
+    let decoded =
+        |parsed: &mut Option<crate::ir::Request>| -> Result<crate::ir::Request, GatewayError> {
+            if parsed.is_none() {
+                let value: Value = serde_json::from_slice(&body).map_err(|e| {
+                    GatewayError::invalid(format!("request body is not valid JSON: {e}"))
+                })?;
+                *parsed = Some(dialect.decode_request(&value)?);
+            }
+            Ok(parsed.clone().expect("decoded above"))
+        };
+
     // `proxy-cli ...` as the last user message: the gateway answers itself.
     if contains(&body, b"proxy-cli") {
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::invalid(format!("request body is not valid JSON: {e}")))?;
-        let request = dialect.decode_request(&value)?;
+        let request = decoded(&mut parsed)?;
         let last_is_user = request
             .messages
             .last()
@@ -317,19 +329,48 @@ fn chat(
             let text = cli::run(state, &command, admin);
             record.entry.route_reason = Some("proxy-cli".into());
             record.entry.conversion = Some("local".into());
-            return answer_locally(ex, id, dialect, &request, text, record);
+            let response = local_response(id, &request, text);
+            return answer_locally(ex, id, dialect, &request, response, "proxy-cli", record);
         }
     }
 
-    // Choose the backend.
-    let choice = route::choose(
+    // Choose the backend: explicit choices first, then the smart router, then the rest.
+    let mut choice = route::choose(
         &config,
         &state.default_backend(),
         target.pinned.as_deref(),
         model.as_deref(),
     )?;
+    let mut reason = choice.reason.as_str().to_owned();
+    if state.smart_routing() && !choice.reason.is_explicit() {
+        let request = decoded(&mut parsed)?;
+        let user = ex
+            .request
+            .as_ref()
+            .and_then(|r| header(r, "x-user-id"))
+            .or_else(|| request.user.clone());
+        if let Some(decision) = state.smart.decide(state, &request, user.as_deref())? {
+            record.entry.category = Some(decision.category.clone());
+            reason = decision.reason.clone();
+            if decision.backends.len() > 1 {
+                record.entry.backend = Some(decision.backends.join("+"));
+                record.entry.route_reason = Some(reason);
+                record.entry.conversion = Some("fan-out".into());
+                let response = state.smart.fan_out(state, &request, &decision)?;
+                record.usage = response.usage;
+                let backends = decision.backends.join(",");
+                return answer_locally(ex, id, dialect, &request, response, &backends, record);
+            }
+            if let Some(first) = decision.backends.into_iter().next() {
+                choice = route::Choice {
+                    backend: first,
+                    reason: route::Reason::Smart,
+                };
+            }
+        }
+    }
     record.entry.backend = Some(choice.backend.clone());
-    record.entry.route_reason = Some(choice.reason.as_str().to_owned());
+    record.entry.route_reason = Some(reason.clone());
     let upstream = state.upstreams().get(&choice.backend).ok_or_else(|| {
         GatewayError::internal(format!("backend {} has no upstream", choice.backend))
     })?;
@@ -352,9 +393,7 @@ fn chat(
         (body, target.api_path.clone(), None)
     } else {
         record.entry.conversion = Some(format!("{}->{}", dialect.name(), backend_dialect.name()));
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::invalid(format!("request body is not valid JSON: {e}")))?;
-        let mut ir_request = dialect.decode_request(&value)?;
+        let mut ir_request = decoded(&mut parsed)?;
         if let Some(m) = model_override {
             ir_request.model = m.clone();
         }
@@ -387,7 +426,10 @@ fn chat(
         .collect();
     headers.push(("X-Request-Id".into(), id.to_owned()));
     headers.push(("X-Backend".into(), backend.name.clone()));
-    headers.push(("X-Routing-Reason".into(), choice.reason.as_str().into()));
+    headers.push(("X-Routing-Reason".into(), header_safe(&reason)));
+    if let Some(category) = &record.entry.category {
+        headers.push(("X-Category".into(), category.clone()));
+    }
     let content_type = response
         .headers
         .iter()
@@ -646,21 +688,36 @@ pub fn complete(
     dialect.decode_response(&value)
 }
 
+/// A header's value, by case-insensitive name.
+fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
+/// Text made safe for a header value: printable ASCII only, bounded length.
+fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect()
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Answers a chat request from the gateway itself (proxy-cli), in the client's dialect, as a
-/// stream if the client asked for one.
-fn answer_locally(
-    ex: &mut Exchange,
-    id: &str,
-    dialect: Dialect,
-    request: &crate::ir::Request,
-    text: String,
-    record: &mut Record,
-) -> Result<(), GatewayError> {
-    let response = crate::ir::Response {
+/// A gateway-made answer (proxy-cli) as an `ir` response.
+fn local_response(id: &str, request: &crate::ir::Request, text: String) -> crate::ir::Response {
+    crate::ir::Response {
         id: format!("gw-{id}"),
         model: if request.model.is_empty() {
             "proxy-cli".into()
@@ -670,11 +727,30 @@ fn answer_locally(
         content: vec![crate::ir::Block::Text { text }],
         stop_reason: crate::ir::StopReason::EndTurn,
         usage: Usage::default(),
-    };
-    let headers = vec![
+    }
+}
+
+/// Answers a chat request with a response the gateway holds (proxy-cli, a combined fan-out), in
+/// the client's dialect, as a stream if the client asked for one.
+fn answer_locally(
+    ex: &mut Exchange,
+    id: &str,
+    dialect: Dialect,
+    request: &crate::ir::Request,
+    response: crate::ir::Response,
+    backend_header: &str,
+    record: &mut Record,
+) -> Result<(), GatewayError> {
+    let mut headers = vec![
         ("X-Request-Id".to_owned(), id.to_owned()),
-        ("X-Backend".to_owned(), "proxy-cli".to_owned()),
+        ("X-Backend".to_owned(), backend_header.to_owned()),
     ];
+    if let Some(reason) = &record.entry.route_reason {
+        headers.push(("X-Routing-Reason".to_owned(), header_safe(reason)));
+    }
+    if let Some(category) = &record.entry.category {
+        headers.push(("X-Category".to_owned(), category.clone()));
+    }
     let http = ex
         .request
         .take()

@@ -1,4 +1,7 @@
-//! Backend choice: a pinned path wins, then a model that names a backend, then the default.
+//! Backend choice: a pinned path wins, then a model that names a backend, then the smart router
+//! (when on), then a `claude*` model to an Anthropic backend, then the default.
+
+pub mod smart;
 
 use crate::config::{BackendKind, Config};
 use crate::dialect::Dialect;
@@ -13,6 +16,8 @@ pub enum Reason {
     ModelNamesBackend,
     /// A `claude*` model goes to a backend that speaks Anthropic.
     ClaudeModel,
+    /// The smart router chose (its reason is in the decision).
+    Smart,
     /// Nothing else applied.
     Default,
 }
@@ -23,8 +28,14 @@ impl Reason {
             Reason::Pinned => "pinned",
             Reason::ModelNamesBackend => "model-names-backend",
             Reason::ClaudeModel => "claude-model",
+            Reason::Smart => "smart",
             Reason::Default => "default",
         }
+    }
+
+    /// A choice the client made itself, which the smart router never overrides.
+    pub fn is_explicit(&self) -> bool {
+        matches!(self, Reason::Pinned | Reason::ModelNamesBackend)
     }
 }
 
