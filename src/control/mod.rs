@@ -19,11 +19,28 @@ use crate::state::State;
 const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
 /// What a control endpoint needs from the caller.
+#[derive(Clone, Copy)]
 enum Access {
     Open,
+    /// A client key or the admin token, when auth is configured.
     Read,
+    /// The admin token, when one is configured.
     Admin,
 }
+
+/// Every control endpoint: its path, and what a GET and a POST need (`None`: not allowed).
+const ENDPOINTS: &[(&str, Option<Access>, Option<Access>)] = &[
+    ("/", Some(Access::Open), None),
+    ("/debug/health", Some(Access::Open), None),
+    ("/debug/logs", Some(Access::Read), None),
+    ("/debug/stats", Some(Access::Read), None),
+    ("/debug/tokens", Some(Access::Read), None),
+    ("/debug/models", Some(Access::Read), None),
+    ("/debug/switch", Some(Access::Read), Some(Access::Admin)),
+    ("/debug/config", Some(Access::Read), Some(Access::Admin)),
+    ("/debug/router", Some(Access::Read), Some(Access::Admin)),
+    ("/debug/compare", None, Some(Access::Admin)),
+];
 
 pub fn handle(state: &State, ex: &mut Exchange) {
     let Some(request) = ex.request.as_mut() else {
@@ -57,11 +74,11 @@ pub fn handle(state: &State, ex: &mut Exchange) {
     }
 }
 
-/// The methods each control path accepts.
+/// The methods a control path accepts, for the `Allow` header.
 fn allowed(path: &str) -> &'static str {
-    match path {
-        "/debug/switch" | "/debug/config" | "/debug/router" => "GET, POST",
-        "/debug/compare" => "POST",
+    match ENDPOINTS.iter().find(|(p, _, _)| *p == path) {
+        Some((_, Some(_), Some(_))) => "GET, HEAD, POST",
+        Some((_, None, Some(_))) => "POST",
         _ => "GET, HEAD",
     }
 }
@@ -89,32 +106,23 @@ fn serve(
             )
         });
     }
-    let (access, known) = match path {
-        "/" | "/debug/health" => (Access::Open, is_get),
-        "/debug/logs" | "/debug/stats" | "/debug/tokens" | "/debug/models" | "/debug/config"
-        | "/debug/switch"
-            if is_get =>
-        {
-            (Access::Read, true)
-        }
-        "/debug/switch" | "/debug/config" | "/debug/compare" | "/debug/router" if is_post => {
-            (Access::Admin, true)
-        }
-        "/debug/logs" | "/debug/stats" | "/debug/tokens" | "/debug/models" | "/debug/config"
-        | "/debug/switch" | "/debug/compare" => (Access::Open, false),
-        _ => {
-            return Err(GatewayError::new(
-                ErrorKind::NotFound,
-                format!("no such endpoint: {path}"),
-            ))
-        }
+    let Some((_, get, post)) = ENDPOINTS.iter().find(|(p, _, _)| *p == path) else {
+        return Err(GatewayError::new(
+            ErrorKind::NotFound,
+            format!("no such endpoint: {path}"),
+        ));
     };
-    if !known {
+    let access = match (is_get, is_post) {
+        (true, _) => *get,
+        (_, true) => *post,
+        _ => None,
+    };
+    let Some(access) = access else {
         return Err(GatewayError::new(
             ErrorKind::MethodNotAllowed,
             format!("{path} accepts {}", allowed(path)),
         ));
-    }
+    };
     let config = state.config();
     let presented = auth::presented(request);
     match access {
