@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build run test bench release fmt lint clean
+.PHONY: build run test bench eval-router release fmt lint clean
 
 build:
 	$(CARGO) build
@@ -19,6 +19,10 @@ test:
 bench:
 	$(CARGO) build --release
 	$(CARGO) bench --bench gateway
+
+# Smart-router classifier accuracy on the labelled prompts (tuning and held-out parts).
+eval-router:
+	$(CARGO) test --release --test router_eval -- --nocapture
 
 release:
 	$(CARGO) build --release

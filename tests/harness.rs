@@ -305,5 +305,10 @@ fn mock_serves_ureq_with_keep_alive_and_streams() {
             payloads::concat(&payloads::openai_stream("m", &["a", "b"]))
         );
     }
-    assert_eq!(mock.requests().len(), 6);
+    assert_eq!(mock.all_requests().len(), 6);
+    assert_eq!(
+        mock.requests().len(),
+        3,
+        "GET /v1/models counts as a health probe, not a proxied request"
+    );
 }

@@ -194,6 +194,21 @@ pub fn send_raw(port: u16, bytes: &[u8]) -> io::Result<Response> {
     })
 }
 
+/// Reads one complete response from a connection on which a request was already written.
+pub fn read_response(tcp: TcpStream) -> io::Result<Response> {
+    let sent_at = Instant::now();
+    let mut s = read_head(tcp, sent_at, false)?;
+    let body = s.read_body()?;
+    Ok(Response {
+        status: s.status,
+        reason: s.reason.clone(),
+        version: s.version.clone(),
+        headers: s.headers.clone(),
+        body,
+        elapsed: sent_at.elapsed(),
+    })
+}
+
 /// A complete response.
 #[derive(Clone, Debug)]
 pub struct Response {

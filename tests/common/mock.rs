@@ -185,6 +185,11 @@ impl Recorded {
         })
     }
 
+    /// A health probe of the gateway: `GET <prefix>/v1/models`.
+    pub fn is_probe(&self) -> bool {
+        self.method == "GET" && self.path_only().ends_with("/v1/models")
+    }
+
     /// The path without its query string.
     pub fn path_only(&self) -> &str {
         self.path.split('?').next().unwrap_or(&self.path)
@@ -312,8 +317,22 @@ impl Mock {
             .insert(path.to_string(), replies.into());
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order, except the gateway's background health
+    /// probes (`GET …/v1/models`): tests count and inspect what the gateway proxied.
     pub fn requests(&self) -> Vec<Recorded> {
+        self.shared
+            .book
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| !r.is_probe())
+            .cloned()
+            .collect()
+    }
+
+    /// Every request received so far, health probes included.
+    pub fn all_requests(&self) -> Vec<Recorded> {
         self.shared.book.lock().unwrap().requests.clone()
     }
 
@@ -332,10 +351,16 @@ impl Mock {
         reqs.into_iter().next().unwrap()
     }
 
-    /// Waits (at most `timeout`) until at least `n` requests arrived; returns what arrived.
+    /// Waits (at most `timeout`) until at least `n` requests (health probes not counted)
+    /// arrived; returns what arrived.
     pub fn wait_requests(&self, n: usize, timeout: Duration) -> Vec<Recorded> {
-        let book = self.wait_for(timeout, |b| b.requests.len() >= n);
+        let book = self.wait_for(timeout, |b| {
+            b.requests.iter().filter(|r| !r.is_probe()).count() >= n
+        });
         book.requests
+            .into_iter()
+            .filter(|r| !r.is_probe())
+            .collect()
     }
 
     /// Moments the mock wrote each stream event (all streams, in order).
