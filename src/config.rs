@@ -66,6 +66,8 @@ pub struct Backend {
     pub first_byte_timeout: Duration,
     /// Time allowed between two reads of a streamed body.
     pub idle_timeout: Duration,
+    /// Backends to try, in order, when this one fails before answering.
+    pub fallback: Vec<String>,
     /// Fields this module does not know (`specialties`, `contextWindow`, ...), as given.
     pub extra: Map<String, Value>,
 }
@@ -92,6 +94,24 @@ pub struct Logging {
     pub max_body_length: usize,
     /// One JSON object per request line instead of plain text.
     pub json: bool,
+}
+
+/// How failing backends are skipped for a while (DESIGN: circuit breaking).
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    /// Consecutive failures (requests or probes) that open the circuit.
+    pub failure_threshold: u32,
+    /// How long an open circuit skips the backend before one trial request.
+    pub cooldown: Duration,
+}
+
+impl Default for Breaker {
+    fn default() -> Breaker {
+        Breaker {
+            failure_threshold: 5,
+            cooldown: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Access control. Empty means open (fine on loopback; warned about elsewhere).
@@ -128,6 +148,9 @@ pub struct Config {
     pub logging: Logging,
     pub server: Server,
     pub auth: Auth,
+    /// Backends every backend falls back to after its own `fallback` list.
+    pub fallback: Vec<String>,
+    pub circuit_breaker: Breaker,
     /// Top-level sections owned by other parts of the gateway (`smartRouter`, ...).
     pub extra: Map<String, Value>,
     pub source: Source,
@@ -247,6 +270,13 @@ impl Config {
         let logging = parse_logging(root.remove("logging")).map_err(|(f, m)| err(&f, m))?;
         let server = parse_server(root.remove("server")).map_err(|(f, m)| err(&f, m))?;
         let auth = parse_auth(root.remove("auth")).map_err(|(f, m)| err(&f, m))?;
+        let fallback = match root.remove("fallback") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => names_list(&value)
+                .ok_or_else(|| err("fallback", "expected a list of backend names".into()))?,
+        };
+        let circuit_breaker =
+            parse_breaker(root.remove("circuitBreaker")).map_err(|(f, m)| err(&f, m))?;
         let default_backend = match root.remove("defaultBackend") {
             Some(Value::String(name)) => name,
             Some(_) => return Err(err("defaultBackend", "expected a backend name".into())),
@@ -259,6 +289,8 @@ impl Config {
             logging,
             server,
             auth,
+            fallback,
+            circuit_breaker,
             extra: root,
             source,
             raw,
@@ -339,6 +371,24 @@ impl Config {
                 ),
             ));
         }
+        for backend in &self.backends {
+            for (i, name) in backend.fallback.iter().enumerate() {
+                if self.backend(name).is_none() {
+                    return Err((
+                        format!("backends.{}.fallback[{i}]", backend.name),
+                        format!("{name:?} is not a configured backend"),
+                    ));
+                }
+            }
+        }
+        for (i, name) in self.fallback.iter().enumerate() {
+            if self.backend(name).is_none() {
+                return Err((
+                    format!("fallback[{i}]"),
+                    format!("{name:?} is not a configured backend"),
+                ));
+            }
+        }
         if self.server.workers == 0 {
             return Err(("server.workers".into(), "must be at least 1".into()));
         }
@@ -368,12 +418,25 @@ impl Config {
                 if let Some(model) = &b.model {
                     obj.insert("model".into(), model.clone().into());
                 }
+                if !b.fallback.is_empty() {
+                    obj.insert("fallback".into(), b.fallback.clone().into());
+                }
                 (b.name.clone(), Value::Object(obj))
             })
             .collect();
         let mut root = self.extra.clone();
         root.insert("backends".into(), Value::Object(backends));
         root.insert("defaultBackend".into(), self.default_backend.clone().into());
+        if !self.fallback.is_empty() {
+            root.insert("fallback".into(), self.fallback.clone().into());
+        }
+        root.insert(
+            "circuitBreaker".into(),
+            serde_json::json!({
+                "failureThreshold": self.circuit_breaker.failure_threshold,
+                "cooldownSecs": self.circuit_breaker.cooldown.as_secs_f64(),
+            }),
+        );
         root.insert(
             "logging".into(),
             serde_json::json!({
@@ -546,6 +609,15 @@ fn parse_backend(name: &str, value: Value) -> Result<Backend, FieldError> {
     let connect_timeout = secs(&mut obj, "connectTimeoutSecs", 5.0)?;
     let first_byte_timeout = secs(&mut obj, "timeoutSecs", 600.0)?;
     let idle_timeout = secs(&mut obj, "idleTimeoutSecs", 120.0)?;
+    let fallback = match obj.remove("fallback") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => names_list(&value).ok_or_else(|| {
+            (
+                field("fallback"),
+                "expected a list of backend names".to_owned(),
+            )
+        })?,
+    };
     Ok(Backend {
         name: name.to_owned(),
         url,
@@ -556,8 +628,20 @@ fn parse_backend(name: &str, value: Value) -> Result<Backend, FieldError> {
         connect_timeout,
         first_byte_timeout,
         idle_timeout,
+        fallback,
         extra: obj,
     })
+}
+
+fn names_list(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(name) => Some(vec![name.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
 }
 
 fn valid_header(name: &str, value: &str) -> bool {
@@ -610,6 +694,44 @@ fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
         }
     }
     Ok(logging)
+}
+
+fn parse_breaker(value: Option<Value>) -> Result<Breaker, FieldError> {
+    let mut breaker = Breaker::default();
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(breaker),
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(("circuitBreaker".into(), "expected an object".into())),
+    };
+    for (key, value) in obj {
+        match key.as_str() {
+            "failureThreshold" => {
+                breaker.failure_threshold = value
+                    .as_u64()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        (
+                            "circuitBreaker.failureThreshold".to_owned(),
+                            "expected a whole number from 1 to 1000".to_owned(),
+                        )
+                    })? as u32
+            }
+            "cooldownSecs" => {
+                breaker.cooldown = value
+                    .as_f64()
+                    .filter(|s| *s > 0.0 && *s < 86400.0)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        (
+                            "circuitBreaker.cooldownSecs".to_owned(),
+                            "expected a positive number of seconds".to_owned(),
+                        )
+                    })?
+            }
+            _ => log::debug!("config: unknown field circuitBreaker.{key} kept aside"),
+        }
+    }
+    Ok(breaker)
 }
 
 fn parse_auth(value: Option<Value>) -> Result<Auth, FieldError> {

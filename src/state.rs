@@ -24,6 +24,7 @@ pub struct State {
     pub overrides: Overrides,
     pub books: Books,
     pub health: HealthBoard,
+    pub breakers: crate::upstream::breaker::Breakers,
     pub smart: crate::route::smart::SmartRouter,
     pub started: Instant,
     /// Unix time of the start, in seconds, for request ids and `process_start_time_seconds`.
@@ -48,6 +49,7 @@ impl State {
             books: Books::new(),
             smart,
             health: HealthBoard::default(),
+            breakers: Default::default(),
             started: Instant::now(),
             started_unix: crate::observe::unix_ms() / 1000,
             next_id: AtomicU64::new(1),

@@ -40,7 +40,7 @@ impl Demo {
 
     pub fn send(&self, request: &Request<'_>) -> Result<Response, GatewayError> {
         let dialect = request.dialect;
-        let parsed = serde_json::from_slice::<Value>(&request.body)
+        let parsed = serde_json::from_slice::<Value>(request.body)
             .map_err(|e| GatewayError::invalid(format!("request body is not valid JSON: {e}")))
             .and_then(|body| dialect.decode_request(&body));
         let ir_request = match parsed {

@@ -117,7 +117,16 @@ pub fn start(state: Arc<crate::state::State>) -> std::io::Result<()> {
             if state.is_shutting_down() {
                 return;
             }
-            state.health.probe_all(&state.config());
+            let config = state.config();
+            state.health.probe_all(&config);
+            // Probes count towards circuit breaking like requests do.
+            for (name, health) in state.health.all() {
+                match health.up {
+                    Some(true) => state.breakers.probe_ok(&name),
+                    Some(false) => state.breakers.failure(&name, &config.circuit_breaker),
+                    None => {}
+                }
+            }
             std::thread::sleep(PROBE_INTERVAL);
         })?;
     Ok(())

@@ -61,7 +61,7 @@ impl HttpUpstream {
                 .timeout_recv_body(Some(self.backend.idle_timeout))
                 .build();
         }
-        let response = builder.send(&request.body[..]).map_err(|e| self.error(e))?;
+        let response = builder.send(request.body).map_err(|e| self.error(e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

@@ -3,6 +3,7 @@
 //! HTTP backends and the built-in demo backend sit behind the same interface, so everything
 //! downstream (passthrough, conversion, streaming, the books) treats them alike.
 
+pub mod breaker;
 pub mod demo;
 pub mod health;
 pub mod http;
@@ -28,7 +29,7 @@ pub struct ClientHeaders {
 pub struct Request<'a> {
     /// Path and query to append to the backend URL (`/v1/messages?beta=true`).
     pub path: &'a str,
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
     pub stream: bool,
     /// The dialect of `body` (a demo backend answers in it).
     pub dialect: Dialect,

@@ -1,0 +1,169 @@
+//! The client's request as the pipeline holds it: the body bytes, the few fields the gateway
+//! reads without a full parse, and the `ir` form, decoded at most once and only when needed.
+
+use serde::Deserialize;
+use serde_json::Value;
+use tiny_http::Request;
+
+use crate::dialect::Dialect;
+use crate::error::GatewayError;
+use crate::ir;
+use crate::upstream::ClientHeaders;
+
+pub struct Incoming {
+    pub dialect: Dialect,
+    pub body: Vec<u8>,
+    pub model: Option<String>,
+    pub stream: bool,
+    /// The API path with its query (`/v1/messages?beta=true`), pinned prefix removed.
+    pub api_path: String,
+    decoded: Option<ir::Request>,
+}
+
+/// The fields the gateway itself needs from any chat request; the rest is left unparsed.
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(default)]
+    model: Option<Value>,
+    #[serde(default)]
+    stream: Option<Value>,
+}
+
+impl Incoming {
+    /// Checks the body is JSON and reads `model` and `stream`.
+    pub fn new(
+        dialect: Dialect,
+        body: Vec<u8>,
+        api_path: String,
+    ) -> Result<Incoming, GatewayError> {
+        let (model, stream) = peek(&body)?;
+        Ok(Incoming {
+            dialect,
+            body,
+            model,
+            stream,
+            api_path,
+            decoded: None,
+        })
+    }
+
+    /// The request as `ir` (decoded on first use).
+    pub fn ir(&mut self) -> Result<&ir::Request, GatewayError> {
+        if self.decoded.is_none() {
+            let value: Value = serde_json::from_slice(&self.body).map_err(not_json)?;
+            self.decoded = Some(self.dialect.decode_request(&value)?);
+        }
+        Ok(self.decoded.as_ref().expect("decoded above"))
+    }
+
+    /// Whether the raw body contains `needle` (a cheap test before a full decode).
+    pub fn mentions(&self, needle: &[u8]) -> bool {
+        self.body.windows(needle.len()).any(|w| w == needle)
+    }
+}
+
+fn not_json(e: serde_json::Error) -> GatewayError {
+    GatewayError::invalid(format!("request body is not valid JSON: {e}"))
+}
+
+pub fn peek(body: &[u8]) -> Result<(Option<String>, bool), GatewayError> {
+    let peek: Peek = serde_json::from_slice(body).map_err(not_json)?;
+    let model = match peek.model {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(m),
+        Some(_) => return Err(GatewayError::invalid("model: expected a string")),
+    };
+    let stream = match peek.stream {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return Err(GatewayError::invalid("stream: expected true or false")),
+    };
+    Ok((model, stream))
+}
+
+/// The body with `model` replaced.
+pub fn rewrite_model(body: &[u8], model: &str) -> Result<Vec<u8>, GatewayError> {
+    let mut value: Value = serde_json::from_slice(body).map_err(not_json)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("model".into(), Value::String(model.to_owned()));
+    }
+    serde_json::to_vec(&value).map_err(|e| GatewayError::internal(e.to_string()))
+}
+
+/// The client's headers to pass on. `keep_credentials` is false when the gateway's own API
+/// keys are in use: then the client's credential is the gateway's key, not a backend's.
+pub fn client_headers(request: &Request, keep_credentials: bool) -> ClientHeaders {
+    let mut headers = ClientHeaders::default();
+    for h in request.headers() {
+        let value = || Some(h.value.as_str().to_owned());
+        let field = h.field.as_str().as_str();
+        if field.eq_ignore_ascii_case("authorization") {
+            headers.authorization = value();
+        } else if field.eq_ignore_ascii_case("x-api-key") {
+            headers.x_api_key = value();
+        } else if field.eq_ignore_ascii_case("anthropic-version") {
+            headers.anthropic_version = value();
+        } else if field.eq_ignore_ascii_case("anthropic-beta") {
+            headers.anthropic_beta = value();
+        }
+    }
+    if !keep_credentials {
+        headers.authorization = None;
+        headers.x_api_key = None;
+    }
+    headers
+}
+
+/// A header's value, by case-insensitive name.
+pub fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
+/// Text made safe for a header value: printable ASCII only, bounded length.
+pub fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peek_reads_model_and_stream_and_rejects_bad_json() {
+        assert_eq!(
+            peek(br#"{"model":"m","stream":true,"messages":[]}"#).unwrap(),
+            (Some("m".into()), true)
+        );
+        assert_eq!(peek(br#"{"messages":[]}"#).unwrap(), (None, false));
+        assert!(peek(b"{nope")
+            .unwrap_err()
+            .message
+            .contains("not valid JSON"));
+        assert!(peek(br#"{"stream":"yes"}"#).is_err());
+        assert!(peek(br#"[1,2]"#).is_err());
+    }
+
+    #[test]
+    fn decodes_once_on_demand() {
+        let body =
+            br#"{"model":"m","messages":[{"role":"user","content":"hi proxy-cli"}]}"#.to_vec();
+        let mut incoming =
+            Incoming::new(Dialect::OpenAiChat, body, "/v1/chat/completions".into()).unwrap();
+        assert!(incoming.mentions(b"proxy-cli"));
+        assert_eq!(incoming.ir().unwrap().last_user_text(), "hi proxy-cli");
+        assert_eq!(header_safe("a\u{e9}\nb"), "a??b");
+    }
+}
