@@ -153,7 +153,7 @@ fn run(config: Config, path: &std::path::Path, overrides: Overrides) -> Result<(
     let grace = config.server.shutdown_grace;
     let bind = config.server.bind.clone();
     let metrics_port = config.server.metrics_port;
-    let state = Arc::new(State::new(config, overrides));
+    let state = Arc::new(State::new(config, overrides, path.to_owned()));
     let running = server::start(state.clone())
         .map_err(|e| format!("cannot listen on the proxy port: {e}"))?;
     let (metrics, _metrics_thread) = server::metrics::start(state.clone(), &bind, metrics_port)
@@ -173,7 +173,12 @@ fn run(config: Config, path: &std::path::Path, overrides: Overrides) -> Result<(
     );
     loop {
         match signals.wait() {
-            libc::SIGHUP => log::info!("SIGHUP: config reload is not supported yet; ignoring"),
+            libc::SIGHUP => match state.reload() {
+                Ok(()) => log::info!("SIGHUP: config reloaded from {}", path.display()),
+                Err(e) => log::error!(
+                    "SIGHUP: config reload rejected, the running config is unchanged: {e}"
+                ),
+            },
             signal => {
                 log::info!(
                     "signal {signal}: shutting down (grace {} s)",
@@ -184,6 +189,7 @@ fn run(config: Config, path: &std::path::Path, overrides: Overrides) -> Result<(
         }
     }
     running.shutdown(&state, grace);
+    state.smart.flush();
     drop(metrics);
     log::info!("stopped");
     Ok(())

@@ -22,6 +22,8 @@ pub struct State {
     smart_routing: AtomicBool,
     /// The command-line and environment overrides, applied again to every new config.
     pub overrides: Overrides,
+    /// The config file, read again on reload.
+    pub config_path: std::path::PathBuf,
     pub books: Books,
     pub health: HealthBoard,
     pub breakers: crate::upstream::breaker::Breakers,
@@ -36,13 +38,14 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: Config, overrides: Overrides) -> State {
+    pub fn new(config: Config, overrides: Overrides, config_path: std::path::PathBuf) -> State {
         let upstreams = Upstreams::new(&config);
         let smart_on = smart_router_enabled(&config);
         let smart = crate::route::smart::SmartRouter::new(&config);
         State {
             smart_routing: AtomicBool::new(smart_on),
             overrides,
+            config_path,
             default_backend: RwLock::new(config.default_backend.clone()),
             config: RwLock::new(Arc::new(config)),
             upstreams: RwLock::new(Arc::new(upstreams)),
@@ -92,6 +95,16 @@ impl State {
 
     pub fn set_smart_routing(&self, on: bool) -> bool {
         self.smart_routing.swap(on, Ordering::Relaxed)
+    }
+
+    /// Reads the config file again and puts it in place if it is valid; an invalid file leaves
+    /// the running config untouched and says why. A runtime switch of the default backend
+    /// survives unless the file's `defaultBackend` changed.
+    pub fn reload(&self) -> Result<(), crate::config::ConfigError> {
+        let new = Config::load(&self.config_path, &self.overrides)?;
+        let default_changed = new.default_backend != self.config().default_backend;
+        self.apply_config(new, default_changed);
+        Ok(())
     }
 
     /// Puts a new, already validated config in place: its backends, and a default backend that

@@ -215,8 +215,22 @@ pub fn config(state: &State) -> Reply {
 
 /// `POST /debug/config`: a partial update (JSON merge patch, RFC 7386) of the running config,
 /// validated as a whole and applied at once; a bad update changes nothing. Server settings
-/// (ports, workers) are bound at start and need a restart.
+/// (ports, workers) are bound at start and need a restart. An empty body (or
+/// `{"reload": true}`) reloads the config file instead, as SIGHUP does.
 pub fn update_config(state: &State, body: &[u8]) -> Result<Reply, GatewayError> {
+    let reload = body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<Value>(body).is_ok_and(|v| v == json!({"reload": true}));
+    if reload {
+        state.reload().map_err(|e| {
+            GatewayError::invalid(format!("config reload rejected, nothing changed: {e}"))
+        })?;
+        log::info!("config reloaded through /debug/config");
+        return Ok(Reply::pretty(
+            200,
+            &json!({"success": true, "reloaded": state.config_path.display().to_string(),
+                "config": state.config().redacted_json(), "defaultBackend": state.default_backend()}),
+        ));
+    }
     let patch = parse_json(body)?;
     if !patch.is_object() {
         return Err(GatewayError::invalid(
