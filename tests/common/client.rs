@@ -125,20 +125,7 @@ impl Req {
 
     /// Sends the request and reads the whole response.
     pub fn send(&self, port: u16) -> io::Result<Response> {
-        let head_only = self.method == "HEAD";
-        let sent_at = Instant::now();
-        let stream = self.open(port)?;
-        let mut s = stream;
-        s.head_only = head_only;
-        let body = s.read_body()?;
-        Ok(Response {
-            status: s.status,
-            reason: s.reason.clone(),
-            version: s.version.clone(),
-            headers: s.headers.clone(),
-            body,
-            elapsed: sent_at.elapsed(),
-        })
+        self.open(port)?.into_response()
     }
 
     /// Sends the request and reads the response head; the body is read from the returned stream.
@@ -249,8 +236,12 @@ impl Response {
     pub fn describe(&self) -> String {
         let mut body = self.text();
         if body.len() > 2000 {
-            body.truncate(2000);
-            body.push_str("…");
+            let mut cut = 2000;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+            body.push('…');
         }
         format!(
             "{} {} headers={:?} body={}",

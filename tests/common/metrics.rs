@@ -184,7 +184,7 @@ pub fn parse(text: &str) -> Result<Metrics, String> {
             continue;
         }
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .ok_or(format!("line {line_no}: sample without value: {line:?}"))?;
         let name = &line[..name_end];
         if !valid_metric_name(name) {

@@ -23,11 +23,12 @@ pub use mock::{Mock, Reply, StreamEnd};
 /// Asserts a condition; on failure prints the message and the gateway's output.
 #[macro_export]
 macro_rules! gw_assert {
-    ($gw:expr, $cond:expr, $($fmt:tt)+) => {
-        if !$cond {
+    ($gw:expr, $cond:expr, $($fmt:tt)+) => {{
+        let holds: bool = $cond;
+        if !holds {
             panic!("assertion failed: {}\n{}\n{}", stringify!($cond), format!($($fmt)+), $gw.diag());
         }
-    };
+    }};
 }
 
 /// Asserts equality; on failure prints expected, got, the message and the gateway's output.
