@@ -25,6 +25,8 @@ OPTIONS:
     --log-level LEVEL     off, error, warn, info, debug or trace (default: info)
     --demo                make the built-in demo backend the default
     --check               validate the config and exit (0 valid, 2 invalid)
+    --healthcheck         ask a running gateway's /debug/health (on --port, or the config's
+                          port, on 127.0.0.1); exit 0 if healthy or degraded, else 1
     --version             print the version and exit
     --help                print this help and exit
 
@@ -36,6 +38,7 @@ ENVIRONMENT:
 enum Mode {
     Run,
     Check,
+    Healthcheck,
     Version,
     Help,
 }
@@ -64,6 +67,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("log-level") => args.overrides.log_level = Some(parser.value()?.string()?),
             Long("demo") => args.overrides.demo = true,
             Long("check") => args.mode = Mode::Check,
+            Long("healthcheck") => args.mode = Mode::Healthcheck,
             Long("version") | Short('V') => args.mode = Mode::Version,
             Long("help") | Short('h') => args.mode = Mode::Help,
             _ => return Err(arg.unexpected()),
@@ -89,7 +93,7 @@ fn main() -> ExitCode {
             println!("llm-gateway {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        Mode::Run | Mode::Check => {}
+        Mode::Run | Mode::Check | Mode::Healthcheck => {}
     }
     let path = args
         .config
@@ -102,6 +106,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Mode::Healthcheck = args.mode {
+        return healthcheck(config.server.port);
+    }
     if let Mode::Check = args.mode {
         if config.source == config::Source::BuiltIn {
             println!(
@@ -209,5 +216,36 @@ fn warn_if_exposed(config: &Config) {
     }
     if !loopback && config.auth.api_keys.is_empty() {
         log::warn!("listening on {} without auth.apiKeys: anyone who can reach this port can use your backends", config.server.bind);
+    }
+}
+
+/// `--healthcheck`: for Docker's HEALTHCHECK, which has no curl in a minimal image.
+fn healthcheck(port: u16) -> ExitCode {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    match agent
+        .get(format!("http://127.0.0.1:{port}/debug/health"))
+        .call()
+    {
+        Ok(mut response) => {
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            let status: String = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("status")?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".into());
+            println!("{status}");
+            if status == "healthy" || status == "degraded" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            println!("unreachable: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

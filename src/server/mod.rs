@@ -225,7 +225,7 @@ fn tune_listener(listener: &TcpListener) {
     let fd = listener.as_raw_fd();
     let one: libc::c_int = 1;
     let timeout = libc::timeval {
-        tv_sec: SOCKET_TIMEOUT.as_secs() as libc::time_t,
+        tv_sec: SOCKET_TIMEOUT.as_secs() as _,
         tv_usec: 0,
     };
     // SAFETY: valid fd, option values of the sizes the kernel expects.
