@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build run test bench eval-router release static install fmt lint clean
+.PHONY: build run test browser-test bench eval-router release static install fmt lint clean
 
 build:
 	$(CARGO) build
@@ -11,9 +11,13 @@ build:
 run:
 	$(CARGO) run --release -- --demo
 
-# Unit and end-to-end tests.
+# Unit and end-to-end tests, then the dashboard in headless Chromium (installed if missing).
 test:
 	$(CARGO) test
+	bash tests/browser/run.sh
+
+browser-test:
+	bash tests/browser/run.sh
 
 # Gateway vs. the same mock backend hit directly (installs wrk if missing).
 bench:
