@@ -329,6 +329,7 @@ mod tests {
             first_token_ms: None,
             input_tokens: 3,
             output_tokens: 4,
+            tokens_estimated: false,
             error: None,
             request_body: None,
         }

@@ -45,6 +45,8 @@ pub struct LogEntry {
     pub first_token_ms: Option<f64>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// The backend reported no usage; the token counts are the gateway's estimate.
+    pub tokens_estimated: bool,
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<String>,

@@ -81,6 +81,7 @@ pub fn handle(state: &State, ex: &mut Exchange) {
             first_token_ms: None,
             input_tokens: 0,
             output_tokens: 0,
+            tokens_estimated: false,
             error: None,
             request_body: None,
         },

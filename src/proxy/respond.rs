@@ -105,6 +105,16 @@ pub fn upstream_answer(
         };
         let outcome = stream::relay(writer, response, mode, &settings);
         record.usage = outcome.usage;
+        if record.usage == ir::Usage::default() && outcome.content_bytes > 0 {
+            // The backend reported no usage (an OpenAI-style stream whose client did not ask
+            // for it): estimate it for the books, after the client has its answer.
+            record.usage.output_tokens = outcome.content_bytes.div_ceil(4) as u64;
+            record.usage.input_tokens = incoming
+                .ir()
+                .map(|r| r.estimate_input_tokens())
+                .unwrap_or(0);
+            record.entry.tokens_estimated = true;
+        }
         record.entry.first_token_ms = outcome.first_event.map(|d| d.as_secs_f64() * 1000.0);
         if let Some(err) = outcome.error {
             record.entry.error = Some(err.message);

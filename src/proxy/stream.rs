@@ -57,6 +57,9 @@ pub struct Outcome {
     pub error: Option<GatewayError>,
     /// The client went away before the end.
     pub client_gone: bool,
+    /// Bytes of text, reasoning and tool arguments streamed: the base of an output-token
+    /// estimate when the backend reports no usage.
+    pub content_bytes: usize,
 }
 
 /// Events buffered between the pump and the worker: enough to ride out a slow client write,
@@ -248,6 +251,14 @@ impl Relay<'_> {
             match event {
                 ir::Event::Start { usage, .. } | ir::Event::Finish { usage, .. } => {
                     self.outcome.usage.merge(usage)
+                }
+                ir::Event::Delta { delta, .. } => {
+                    self.outcome.content_bytes += match delta {
+                        ir::Delta::Text(t)
+                        | ir::Delta::Reasoning(t)
+                        | ir::Delta::ToolArguments(t) => t.len(),
+                        ir::Delta::ReasoningSignature(_) => 0,
+                    }
                 }
                 ir::Event::Error { kind, message } => {
                     self.outcome.error = Some(GatewayError::new(
