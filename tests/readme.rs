@@ -9,7 +9,8 @@ use common::GatewayBuilder;
 
 /// Every `curl` command in the README's `sh` blocks, continuation lines joined.
 fn readme_curls() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
     let mut commands = Vec::new();
     let mut in_sh = false;
     let mut current = String::new();
@@ -39,7 +40,11 @@ fn readme_curls() -> Vec<String> {
 #[test]
 fn every_curl_example_in_the_readme_succeeds() {
     let commands = readme_curls();
-    assert!(commands.len() >= 8, "found only {} curl examples: {commands:?}", commands.len());
+    assert!(
+        commands.len() >= 8,
+        "found only {} curl examples: {commands:?}",
+        commands.len()
+    );
     let gw = GatewayBuilder::without_config().arg("--demo").start();
     for command in &commands {
         let command = command
@@ -47,7 +52,9 @@ fn every_curl_example_in_the_readme_succeeds() {
             .replace("localhost:9090", &format!("127.0.0.1:{}", gw.metrics_port));
         let output = Command::new("sh")
             .arg("-c")
-            .arg(format!("{command} --max-time 20 -o /dev/null -w '%{{http_code}}'"))
+            .arg(format!(
+                "{command} --max-time 20 -o /dev/null -w '%{{http_code}}'"
+            ))
             .output()
             .expect("sh runs");
         let code = String::from_utf8_lossy(&output.stdout);

@@ -34,8 +34,13 @@ pub fn health(state: &State) -> Reply {
                 "latencyMs": h.latency_ms,
                 "error": h.error,
                 "default": backend.name == default,
+                "circuit": state.breakers.describe(&backend.name),
             }),
         );
+        if state.breakers.is_open(&backend.name) && h.up != Some(false) {
+            // Requests skip it even though the prober reaches it.
+            down += 1;
+        }
     }
     let status = if default_down {
         "unhealthy"
@@ -237,8 +242,14 @@ pub fn update_config(state: &State, body: &[u8]) -> Result<Reply, GatewayError> 
             "expected a JSON object with the fields to change",
         ));
     }
+    // A config read from GET and posted back carries "[redacted]" where secrets were: those
+    // mean "keep the current value", never the placeholder itself.
+    let mut patch = patch;
+    drop_redacted(&mut patch);
     let current = state.config();
+    let running = current.redacted_json();
     let mut merged = current.raw.0.clone();
+
     merge_patch(&mut merged, &patch);
     let text = merged.to_string();
     let new = Config::parse(&text, current.source.clone(), &state.overrides).map_err(|e| {
@@ -256,8 +267,13 @@ pub fn update_config(state: &State, body: &[u8]) -> Result<Reply, GatewayError> 
         "controlWorkers",
     ]
     .into_iter()
-    .filter(|k| patch.get("server").and_then(|s| s.get(*k)).is_some())
+    // Values the patch sets to something other than what runs now.
+    .filter(|k| {
+        let asked = patch.pointer(&format!("/server/{k}"));
+        asked.is_some() && asked != running["server"].get(*k)
+    })
     .collect();
+
     let default_changed = patch.get("defaultBackend").is_some();
     log::info!("config updated through /debug/config");
     state.apply_config(new, default_changed);
@@ -270,6 +286,20 @@ pub fn update_config(state: &State, body: &[u8]) -> Result<Reply, GatewayError> 
             "restartRequired": restart.iter().map(|k| format!("server.{k}")).collect::<Vec<_>>(),
         }),
     ))
+}
+
+/// Removes every `"[redacted]"` value (and array of them) from a patch, so the merge keeps
+/// what is there.
+fn drop_redacted(value: &mut Value) {
+    const REDACTED: &str = "[redacted]";
+    if let Value::Object(map) = value {
+        map.retain(|_, v| match v {
+            Value::String(s) => s != REDACTED,
+            Value::Array(items) => items.is_empty() || !items.iter().all(|i| i == REDACTED),
+            _ => true,
+        });
+        map.values_mut().for_each(drop_redacted);
+    }
 }
 
 /// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
@@ -391,6 +421,17 @@ mod tests {
             &json!({"a": {"b": 5, "c": null}, "d": [2], "f": "new"}),
         );
         assert_eq!(target, json!({"a": {"b": 5}, "d": [2], "e": 1, "f": "new"}));
+    }
+
+    #[test]
+    fn redacted_placeholders_are_dropped_from_patches() {
+        let mut patch = json!({"backends": {"a": {"apiKey": "[redacted]", "url": "http://x"}},
+            "auth": {"apiKeys": ["[redacted]", "[redacted]"], "adminToken": "new"}});
+        drop_redacted(&mut patch);
+        assert_eq!(
+            patch,
+            json!({"backends": {"a": {"url": "http://x"}}, "auth": {"adminToken": "new"}})
+        );
     }
 
     #[test]

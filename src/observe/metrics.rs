@@ -128,7 +128,7 @@ pub fn render(snapshot: &Snapshot, gauges: &Gauges) -> String {
         .collect();
     write_labelled(
         &mut out,
-        "llm_proxy_errors_by_kind",
+        "llm_proxy_errors_by_kind_total",
         "Errors by kind.",
         "kind",
         &kinds,

@@ -76,8 +76,16 @@ pub fn send(
             .ok_or_else(|| GatewayError::internal(format!("backend {name} has no upstream")))?;
         let backend = upstream.backend();
         let planned = plan(incoming, backend)?;
-        if state.breakers.admit(name) == Admission::Trial {
-            log::info!("backend {name}: circuit half-open, sending a trial request");
+        match state.breakers.admit(name) {
+            Admission::Trial => {
+                log::info!("backend {name}: circuit half-open, sending a trial request")
+            }
+            // Another request took the one trial since the filter above: leave it that trial.
+            Admission::Open if !is_last => {
+                fallback_from.push((*name).clone());
+                continue;
+            }
+            Admission::Open | Admission::Closed => {}
         }
         let result = upstream.send(&upstream::Request {
             path: &planned.path,

@@ -49,6 +49,8 @@ fn parse_target(url: &str) -> Option<Target> {
 
 /// What one request did, for the books.
 pub struct Record {
+    /// When the request arrived.
+    pub started: Instant,
     pub entry: LogEntry,
     pub usage: Usage,
     pub error_kind: Option<&'static str>,
@@ -64,6 +66,7 @@ pub fn handle(state: &State, ex: &mut Exchange) {
     let id = state.next_request_id();
     let url = request.url().to_owned();
     let mut record = Record {
+        started,
         entry: LogEntry {
             id: id.clone(),
             timestamp_ms: unix_ms(),
@@ -309,14 +312,23 @@ fn proxy_cli(
         return Ok(None);
     }
     let request = incoming.ir()?;
-    let last_is_user = request
+    // The command is the user's latest turn: system notes may follow it (aider) and the turn
+    // may carry notes before the typed text (Claude Code's `<system-reminder>` blocks).
+    let Some(last) = request
         .messages
-        .last()
-        .is_some_and(|m| m.role == ir::Role::User);
-    let Some(command) = last_is_user
-        .then(|| cli::detect(&request.last_user_text()))
-        .flatten()
+        .iter()
+        .rev()
+        .find(|m| m.role != ir::Role::System)
     else {
+        return Ok(None);
+    };
+    if last.role != ir::Role::User {
+        return Ok(None);
+    }
+    let Some(command) = last.content.iter().rev().find_map(|b| match b {
+        ir::Block::Text { text } => cli::detect(text),
+        _ => None,
+    }) else {
         return Ok(None);
     };
     let presented = ex.request.as_ref().map(auth::presented).unwrap_or_default();

@@ -99,6 +99,7 @@ pub fn upstream_answer(
             }
         };
         let settings = stream::Settings {
+            request_started: record.started,
             heartbeat: state.config().server.heartbeat,
             idle_timeout: backend.idle_timeout,
             backend: backend.name.clone(),

@@ -42,6 +42,8 @@ pub enum Mode {
 }
 
 pub struct Settings {
+    /// When the client's request arrived: time to first token counts from here.
+    pub request_started: Instant,
     pub heartbeat: Duration,
     pub idle_timeout: Duration,
     pub backend: String,
@@ -51,7 +53,7 @@ pub struct Settings {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub usage: Usage,
-    /// Time from the start of the relay to the first event with content.
+    /// Time from the arrival of the client's request to the first event with content.
     pub first_event: Option<Duration>,
     /// The stream ended in an error (the client was told in its dialect).
     pub error: Option<GatewayError>,
@@ -72,7 +74,7 @@ pub fn relay(
     mut mode: Mode,
     settings: &Settings,
 ) -> Outcome {
-    let started = Instant::now();
+    let started = settings.request_started;
     let (tx, rx) = bounded::<Pumped>(CHANNEL_DEPTH);
     let body = response.body;
     let pump = thread::Builder::new()

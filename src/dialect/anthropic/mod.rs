@@ -180,6 +180,9 @@ struct WireUsage {
     output: u64,
     cache_read: u64,
     cache_creation: u64,
+    /// `output_tokens_details.thinking_tokens` (anthropic-sdk-python
+    /// `types/output_tokens_details.py`): the reasoning share of `output_tokens`.
+    thinking: u64,
 }
 
 impl WireUsage {
@@ -195,6 +198,12 @@ impl WireUsage {
         take("output_tokens", &mut self.output);
         take("cache_read_input_tokens", &mut self.cache_read);
         take("cache_creation_input_tokens", &mut self.cache_creation);
+        if let Some(n) = usage
+            .pointer("/output_tokens_details/thinking_tokens")
+            .and_then(Value::as_u64)
+        {
+            self.thinking = n;
+        }
     }
 
     fn from_json(usage: Option<&Value>) -> WireUsage {
@@ -211,7 +220,7 @@ impl WireUsage {
             output_tokens: self.output,
             cache_read_tokens: self.cache_read,
             cache_creation_tokens: self.cache_creation,
-            reasoning_tokens: 0,
+            reasoning_tokens: self.thinking,
         }
     }
 
@@ -222,6 +231,7 @@ impl WireUsage {
             output: usage.output_tokens,
             cache_read: usage.cache_read_tokens,
             cache_creation: usage.cache_creation_tokens,
+            thinking: usage.reasoning_tokens,
         }
     }
 
@@ -234,6 +244,12 @@ impl WireUsage {
         );
         map.insert("cache_read_input_tokens".into(), self.cache_read.into());
         map.insert("output_tokens".into(), self.output.into());
+        if self.thinking > 0 {
+            map.insert(
+                "output_tokens_details".into(),
+                serde_json::json!({"thinking_tokens": self.thinking}),
+            );
+        }
         Value::Object(map)
     }
 }

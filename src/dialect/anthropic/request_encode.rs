@@ -91,7 +91,19 @@ fn uses_adaptive_thinking(model: &str) -> bool {
 /// assistant message start with a (signed) thinking block when it holds tool calls; histories
 /// from other dialects have no such block, so for them thinking stays off.
 fn history_allows_thinking(messages: &[Message]) -> bool {
-    let Some(last) = messages.iter().rev().find(|m| m.role == Role::Assistant) else {
+    // A turn of nothing but thinking is dropped when the body is built (`Turns::into_json`),
+    // so the final assistant message the API sees is the last one with something else in it.
+    let only_thinking = |m: &&Message| {
+        m.content
+            .iter()
+            .all(|b| matches!(b, Block::Reasoning { .. }))
+    };
+    let Some(last) = messages
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::Assistant)
+        .find(|m| !only_thinking(m))
+    else {
         return true;
     };
     if !last

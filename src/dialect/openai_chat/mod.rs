@@ -186,7 +186,8 @@ fn usage_from(usage: &Value) -> ir::Usage {
         input_tokens: count("/prompt_tokens"),
         output_tokens: count("/completion_tokens"),
         cache_read_tokens: cached,
-        cache_creation_tokens: 0,
+        // openai-python `types/completion_usage.py`: `prompt_tokens_details.cache_write_tokens`.
+        cache_creation_tokens: count("/prompt_tokens_details/cache_write_tokens"),
         reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
     }
 }
@@ -200,10 +201,13 @@ fn usage_to(usage: &ir::Usage) -> Value {
         "total_tokens".into(),
         (usage.input_tokens + usage.output_tokens).into(),
     );
-    out.insert(
-        "prompt_tokens_details".into(),
-        json!({"cached_tokens": usage.cache_read_tokens}),
-    );
+    let mut prompt_details = json!({"cached_tokens": usage.cache_read_tokens});
+    if usage.cache_creation_tokens > 0 {
+        // Only providers with explicit caching report writes; OpenAI itself leaves it out.
+        prompt_details["cache_write_tokens"] = usage.cache_creation_tokens.into();
+    }
+    out.insert("prompt_tokens_details".into(), prompt_details);
+
     out.insert(
         "completion_tokens_details".into(),
         json!({"reasoning_tokens": usage.reasoning_tokens}),

@@ -106,13 +106,15 @@ fn encode_user(blocks: &[Block], items: &mut Vec<Value>) {
     for block in blocks {
         match block {
             Block::ToolResult {
-                call_id, content, ..
+                call_id,
+                content,
+                is_error,
             } => {
                 flush_user_parts(&mut parts, items);
                 items.push(json!({
                     "type": "function_call_output",
                     "call_id": call_id,
-                    "output": encode_tool_output(content),
+                    "output": encode_tool_output(content, *is_error),
                 }));
             }
             block => parts.extend(encode_input_part(block)),
@@ -145,11 +147,19 @@ fn encode_input_part(block: &Block) -> Option<Value> {
 }
 
 /// A tool result's output: a plain string when it is all text, else a list of parts.
-fn encode_tool_output(content: &[Block]) -> Value {
+/// A tool result's `output`: a string when it is all text, else input parts. The Responses API
+/// has no error flag on a call's output; a failure is marked in its text (as the chat encoder
+/// does), or the model would take the failure's text for a result.
+fn encode_tool_output(content: &[Block], is_error: bool) -> Value {
+    let prefix = if is_error { "Error: " } else { "" };
     if content.iter().all(|b| matches!(b, Block::Text { .. })) {
-        return json!(blocks_text(content.iter()));
+        return json!(format!("{prefix}{}", blocks_text(content.iter())));
     }
-    Value::Array(content.iter().filter_map(encode_input_part).collect())
+    let mut parts: Vec<Value> = content.iter().filter_map(encode_input_part).collect();
+    if is_error {
+        parts.insert(0, json!({"type": "input_text", "text": prefix}));
+    }
+    Value::Array(parts)
 }
 
 /// An assistant turn: text as assistant message items, calls as `function_call` items, and

@@ -172,7 +172,10 @@ fn stop_reason(obj: &Map<String, Value>, content: &[Block], refused: bool) -> St
 pub(super) fn status_for(stop_reason: &StopReason) -> (&'static str, Value) {
     match stop_reason {
         StopReason::MaxTokens => ("incomplete", json!({"reason": "max_output_tokens"})),
-        StopReason::ContentFilter => ("incomplete", json!({"reason": "content_filter"})),
+        // A refusal is the model's own content filter; chat clients see `content_filter` too.
+        StopReason::ContentFilter | StopReason::Refusal => {
+            ("incomplete", json!({"reason": "content_filter"}))
+        }
         _ => ("completed", Value::Null),
     }
 }

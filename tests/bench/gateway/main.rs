@@ -13,7 +13,8 @@
 //! non-zero only when it could not run (no wrk, no binary, the gateway did not start).
 //!
 //! Knobs (environment): `BENCH_SECONDS` per wrk run (default 8), `BENCH_RUNS` streams per side and
-//! lane (default 20). The defaults take about two minutes on two cores.
+//! lane (default 20). The defaults take about two minutes on two cores. `BENCH_MOCK_ONLY=N` only
+//! serves the mock backend for N seconds (its port is printed), to poke a gateway by hand.
 
 mod client;
 mod clock;
@@ -81,7 +82,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    if let Some(seconds) = env_number::<u64>("BENCH_MOCK_ONLY", 0)
+        .ok()
+        .filter(|&s| s > 0)
+    {
+        return serve_mock_only(seconds);
+    }
     let settings = Settings::from_env()?;
+    let load_average = load_average();
+    warn_if_busy(&load_average);
     wrk::ensure_installed()?;
     let binary = gateway::binary()?;
     let scratch = Scratch::new()?;
@@ -107,6 +116,7 @@ fn run() -> Result<(), String> {
     let results = Results {
         version: gateway::version(&binary),
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average,
         seconds: settings.seconds,
         throughput,
         lanes,
@@ -121,6 +131,40 @@ fn run() -> Result<(), String> {
     fs::write(&path, report::markdown(&results))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("report written to {}", path.display());
+    Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn warn_if_busy(load_average: &str) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let one_minute: f64 = load_average
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0.0);
+    if one_minute > cores as f64 {
+        println!(
+            "note: the machine is busy (load {one_minute} on {cores} cores): the figures will be noisy"
+        );
+    }
+}
+
+fn serve_mock_only(seconds: u64) -> Result<(), String> {
+    let port = mock::start().map_err(|e| format!("cannot start the mock backend: {e}"))?;
+    println!("mock backend on 127.0.0.1:{port} for {seconds} s");
+    std::thread::sleep(Duration::from_secs(seconds));
     Ok(())
 }
 
@@ -172,12 +216,11 @@ fn throughput(
     for connections in CONCURRENCY {
         println!("wrk c={connections}: direct, then gateway");
         let direct = load(&direct_url, connections, settings.seconds);
-        let sampler = (connections == 64)
-            .then(|| Sampler::start(gateway.pid(), Duration::from_millis(100)))
-            .transpose()?;
+        let sampler = Sampler::start(gateway.pid(), gateway.port, Duration::from_millis(100))?;
         let through = load(&gateway_url, connections, settings.seconds);
-        if let Some(sampler) = sampler {
-            peak = sampler.finish();
+        let sampled = sampler.finish();
+        if connections == 64 {
+            peak = sampled.peak;
         }
         if let Err(e) = &through {
             eprintln!(
@@ -189,6 +232,7 @@ fn throughput(
             connections,
             direct,
             gateway: through,
+            stuck: sampled.stuck_connections,
         });
     }
     Ok((rows, peak))
