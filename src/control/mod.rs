@@ -11,7 +11,7 @@ use serde_json::json;
 use tiny_http::Method;
 
 use crate::error::{ErrorKind, GatewayError};
-use crate::server::body::{self, Body};
+use crate::server::body;
 use crate::server::{Exchange, Reply};
 use crate::state::State;
 
@@ -131,16 +131,7 @@ fn serve(
         Access::Admin => auth::check_admin(&config.auth, &presented)?,
     }
     let body = if is_post {
-        match body::read(request, MAX_CONTROL_BODY)? {
-            Body::Read(bytes) => bytes,
-            Body::TooLarge(err) => return Err(err),
-            Body::Abandon => {
-                return Err(GatewayError::new(
-                    ErrorKind::PayloadTooLarge,
-                    "request body too large",
-                ))
-            }
-        }
+        body::read(request, MAX_CONTROL_BODY)?
     } else {
         Vec::new()
     };

@@ -19,7 +19,7 @@ use crate::error::{ErrorKind, GatewayError};
 use crate::ir::{self, Usage};
 use crate::observe::{unix_ms, LogEntry};
 use crate::route;
-use crate::server::body::{self, Body};
+use crate::server::body;
 use crate::server::{Exchange, Reply};
 use crate::state::State;
 use crate::upstream::{self, ClientHeaders};
@@ -358,22 +358,7 @@ fn read_body(state: &State, ex: &mut Exchange) -> Result<Vec<u8>, GatewayError> 
         .request
         .as_mut()
         .ok_or_else(|| GatewayError::internal("request already answered"))?;
-    match body::read(request, cap)? {
-        Body::Read(bytes) => Ok(bytes),
-        Body::TooLarge(err) => Err(err),
-        Body::Abandon => {
-            // See body::DRAIN_LIMIT: never let tiny_http drain this body.
-            log::warn!(
-                "abandoning a request that announced a body over {} bytes",
-                body::DRAIN_LIMIT
-            );
-            std::mem::forget(ex.request.take());
-            Err(GatewayError::new(
-                ErrorKind::PayloadTooLarge,
-                "request body too large",
-            ))
-        }
-    }
+    body::read(request, cap)
 }
 
 fn clip_body(body: &[u8], max: usize) -> String {

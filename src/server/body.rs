@@ -1,4 +1,8 @@
 //! Reading request bodies with a size cap.
+//!
+//! An over-long body is answered 413 before it is read; tiny_http (patched, see
+//! `src/vendor/tiny_http/README.vendor.md`) then drains at most 1 MiB of it and closes the
+//! connection, so an announced size costs nothing whatever it claims.
 
 use std::io::Read;
 
@@ -6,43 +10,26 @@ use tiny_http::Request;
 
 use crate::error::{ErrorKind, GatewayError};
 
-/// Bodies announced larger than this are not drained after a 413: tiny_http drains an unread
-/// body on drop with one allocation of the announced size, which a hostile `Content-Length`
-/// could make fatal. Such a request is answered by dropping the connection instead.
-pub const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
-
-/// What became of an attempt to read the body.
-pub enum Body {
-    Read(Vec<u8>),
-    /// Over the cap; the error says so.
-    TooLarge(GatewayError),
-    /// Announced so large that the request must be abandoned without a reply (see DRAIN_LIMIT).
-    Abandon,
-}
-
-pub fn read(request: &mut Request, cap: usize) -> Result<Body, GatewayError> {
+/// Reads the whole body, or fails with 413 past `cap` bytes (announced or actual).
+pub fn read(request: &mut Request, cap: usize) -> Result<Vec<u8>, GatewayError> {
     let too_large = || {
         GatewayError::new(
             ErrorKind::PayloadTooLarge,
             format!("request body is larger than the limit of {cap} bytes"),
         )
     };
-    if let Some(announced) = request.body_length() {
-        if announced > DRAIN_LIMIT {
-            return Ok(Body::Abandon);
-        }
-        if announced > cap {
-            return Ok(Body::TooLarge(too_large()));
-        }
+    let announced = request.body_length();
+    if announced.is_some_and(|n| n > cap) {
+        return Err(too_large());
     }
-    let mut body = Vec::with_capacity(request.body_length().unwrap_or(0).min(cap));
+    let mut body = Vec::with_capacity(announced.unwrap_or(0));
     request
         .as_reader()
         .take(cap as u64 + 1)
         .read_to_end(&mut body)
         .map_err(|e| GatewayError::invalid(format!("could not read the request body: {e}")))?;
     if body.len() > cap {
-        return Ok(Body::TooLarge(too_large()));
+        return Err(too_large());
     }
-    Ok(Body::Read(body))
+    Ok(body)
 }
