@@ -112,6 +112,8 @@ pub fn relay(
         started,
     };
     let mut last_event = Instant::now();
+    let mut clean_end = false;
+
     let result = loop {
         match rx.recv_timeout(settings.heartbeat) {
             Ok(Pumped::Event(event)) => {
@@ -120,7 +122,11 @@ pub fn relay(
                     break Err(e);
                 }
             }
-            Ok(Pumped::End) | Err(RecvTimeoutError::Disconnected) => break relay.end(),
+            Ok(Pumped::End) => {
+                clean_end = true;
+                break relay.end();
+            }
+            Err(RecvTimeoutError::Disconnected) => break relay.end(),
             Ok(Pumped::Failed(e)) => {
                 let err = GatewayError::new(
                     ErrorKind::BadGateway,
@@ -150,6 +156,9 @@ pub fn relay(
             }
         }
     };
+    // Aborted agents are shut down for good; only a stream read to its end and delivered whole
+    // leaves its agent reusable.
+    let reusable = clean_end && result.is_ok();
     if let Err(e) = result {
         log::debug!("client left mid-stream: {e}");
         response.abort.abort();
@@ -159,6 +168,10 @@ pub fn relay(
         relay.outcome.client_gone = true;
     }
     drop(rx);
+    if reusable {
+        response.abort.release();
+    }
+
     outcome
 }
 

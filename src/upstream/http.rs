@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
-use super::{Abort, Request, Response};
+use std::sync::Arc;
+
+use super::{Abort, AgentPool, Request, Response};
+
 use crate::config::Backend;
 use crate::dialect::Dialect;
 use crate::error::{ErrorKind, GatewayError};
@@ -19,7 +22,12 @@ pub struct HttpUpstream {
     dialect: Dialect,
     config: ureq::config::Config,
     pooled: ureq::Agent,
+    stream_agents: Arc<AgentPool>,
 }
+
+/// Idle connections the shared agent keeps per backend: one per proxy worker is the most that
+/// can be in use at once (ureq's default of 3 made busy gateways reconnect constantly).
+const MAX_IDLE_PER_BACKEND: usize = 64;
 
 impl HttpUpstream {
     pub fn new(backend: Backend) -> HttpUpstream {
@@ -32,6 +40,12 @@ impl HttpUpstream {
             .timeout_send_request(Some(Duration::from_secs(30)))
             .timeout_send_body(Some(Duration::from_secs(60)))
             .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            .max_idle_connections(MAX_IDLE_PER_BACKEND)
+            .max_idle_connections_per_host(MAX_IDLE_PER_BACKEND)
+            // ureq's 128 KiB buffers each way are sized for bulk transfers; chat requests and
+            // answers stream in small pieces. The input buffer still holds the largest head.
+            .input_buffer_size(64 * 1024)
+            .output_buffer_size(16 * 1024)
             .build();
         let pooled = ureq::Agent::new_with_config(config.clone());
         HttpUpstream {
@@ -39,13 +53,15 @@ impl HttpUpstream {
             dialect,
             config,
             pooled,
+            stream_agents: Arc::default(),
         }
     }
 
     pub fn send(&self, request: &Request<'_>) -> Result<Response, GatewayError> {
         let url = format!("{}{}", self.backend.url, request.path);
         let agent = if request.stream {
-            ureq::Agent::new_with_config(self.config.clone())
+            let idle = self.stream_agents.lock().pop();
+            idle.unwrap_or_else(|| ureq::Agent::new_with_config(self.config.clone()))
         } else {
             self.pooled.clone()
         };
@@ -73,7 +89,7 @@ impl HttpUpstream {
             .collect();
         let body = Box::new(response.into_body().into_reader());
         let abort = if request.stream {
-            Abort(Some(agent))
+            Abort::new(agent, self.stream_agents.clone())
         } else {
             Abort::default()
         };

@@ -48,13 +48,43 @@ pub struct Response {
 }
 
 /// Stops an upstream request in flight: the socket is shut down and a blocked read returns.
-#[derive(Clone, Default)]
-pub struct Abort(Option<ureq::Agent>);
+///
+/// A stream gets an agent of its own (`ureq::Agent::shutdown` closes every connection of an
+/// agent), taken from a small per-backend pool; a stream that ends cleanly gives it back with
+/// its live connection, so the next stream skips the TCP (and TLS) handshake.
+#[derive(Default)]
+pub struct Abort {
+    agent: Option<ureq::Agent>,
+    pool: Option<Arc<AgentPool>>,
+}
+
+/// Idle stream agents of one backend.
+pub type AgentPool = parking_lot::Mutex<Vec<ureq::Agent>>;
+
+/// Idle stream agents kept per backend.
+const MAX_IDLE_STREAM_AGENTS: usize = 16;
 
 impl Abort {
+    pub fn new(agent: ureq::Agent, pool: Arc<AgentPool>) -> Abort {
+        Abort {
+            agent: Some(agent),
+            pool: Some(pool),
+        }
+    }
+
     pub fn abort(&self) {
-        if let Some(agent) = &self.0 {
+        if let Some(agent) = &self.agent {
             agent.clone().shutdown();
+        }
+    }
+
+    /// The stream was read to its end: its agent serves the next stream.
+    pub fn release(mut self) {
+        if let (Some(agent), Some(pool)) = (self.agent.take(), &self.pool) {
+            let mut idle = pool.lock();
+            if idle.len() < MAX_IDLE_STREAM_AGENTS {
+                idle.push(agent);
+            }
         }
     }
 }
