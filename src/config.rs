@@ -295,7 +295,12 @@ impl Config {
             source,
             raw,
         };
+        if let Some(section) = config.extra.get("smartRouter") {
+            crate::route::smart::validate(section)
+                .map_err(|(field, message)| err(&field, message))?;
+        }
         config.apply(overrides)?;
+
         config.validate().map_err(|(field, msg)| err(&field, msg))?;
         Ok(config)
     }
