@@ -189,7 +189,9 @@ fn describe(state: &State) -> serde_json::Value {
             "POST /{backend}/v1/...",
             "GET /v1/models",
             "GET /debug/health", "GET /debug/logs", "GET /debug/stats", "GET /debug/tokens",
-            "GET /debug/models", "GET|POST /debug/switch", "GET|POST /debug/config", "POST /debug/compare"
+            "GET /debug/models", "GET|POST /debug/switch", "GET|POST /debug/config", "POST /debug/compare",
+            "GET|POST /debug/router", "GET /dashboard"
+
         ]
     })
 }
