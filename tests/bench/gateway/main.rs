@@ -18,6 +18,7 @@
 
 mod client;
 mod clock;
+mod convert;
 mod gateway;
 mod mock;
 mod report;
@@ -127,9 +128,18 @@ fn run() -> Result<(), String> {
         },
     };
     println!("\n{}", report::text(&results));
+    let converter = convert::run();
+    let converter_line = format!(
+        "converter alone (OpenAI chunks → Anthropic events, one core): {:.0} events/s, {:.2} µs/event — target ≥ 300000 events/s: {}",
+        converter.events_per_second(),
+        converter.seconds * 1e6 / converter.events as f64,
+        if converter.events_per_second() >= 300_000.0 { "PASS" } else { "MISS" }
+    );
+    println!("{converter_line}");
     let path = gateway::target_dir().join("bench-report.md");
-    fs::write(&path, report::markdown(&results))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let markdown = format!("{}\n{converter_line}\n", report::markdown(&results));
+    fs::write(&path, markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+
     println!("report written to {}", path.display());
     Ok(())
 }
