@@ -27,86 +27,12 @@ pub use stream_encode::StreamEncoder;
 
 use serde_json::{json, Value};
 
-use crate::dialect::upstream_error;
-use crate::error::{ErrorKind, GatewayError};
+use crate::error::ErrorKind;
 use crate::ir;
 
-/// The OpenAI error shape: `{"error":{"message","type","param":null,"code"}}`.
-pub fn error_body(err: &GatewayError) -> Value {
-    json!({
-        "error": {
-            "message": err.message,
-            "type": error_type(err),
-            "param": null,
-            "code": error_code(err.kind),
-        }
-    })
-}
-
-/// OpenAI's `error.type` for a gateway error. A backend error that kept its status is typed by
-/// that status, so a 400 relayed from a backend still reads as `invalid_request_error`.
-fn error_type(err: &GatewayError) -> &'static str {
-    let kind = match err.kind {
-        ErrorKind::Upstream => ErrorKind::from_status(err.status),
-        kind => kind,
-    };
-    match kind {
-        ErrorKind::InvalidRequest
-        | ErrorKind::NotFound
-        | ErrorKind::MethodNotAllowed
-        | ErrorKind::PayloadTooLarge => "invalid_request_error",
-        ErrorKind::Authentication => "authentication_error",
-        ErrorKind::Permission => "permission_error",
-        ErrorKind::RateLimited => "rate_limit_error",
-        ErrorKind::Overloaded
-        | ErrorKind::BadGateway
-        | ErrorKind::Timeout
-        | ErrorKind::Internal
-        | ErrorKind::Upstream => "server_error",
-    }
-}
-
-/// OpenAI's `error.code`: its own code where one exists, else the gateway's kind name.
-fn error_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::RateLimited => "rate_limit_exceeded",
-        ErrorKind::Authentication => "invalid_api_key",
-        kind => kind.as_str(),
-    }
-}
-
-/// A backend's error reply, keeping its status and its own message (`error.message`, a bare
-/// `error` string, a top-level `message`, or the start of a non-JSON body).
-pub fn decode_error(status: u16, body: &[u8]) -> GatewayError {
-    let message = match serde_json::from_slice::<Value>(body) {
-        Ok(value) => json_error_message(&value),
-        Err(_) => text_error_message(body),
-    };
-    upstream_error(status, message)
-}
-
-fn json_error_message(value: &Value) -> Option<String> {
-    let candidates = [
-        value.pointer("/error/message"),
-        value.get("error"),
-        value.get("message"),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .map(str::to_owned)
-}
-
-fn text_error_message(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    Some(text.chars().take(200).collect())
-}
+/// Errors have the OpenAI shape, `{"error":{"message","type","param":null,"code"}}`: the
+/// Responses API shares it with Chat Completions, and so does this dialect's code.
+pub use crate::dialect::openai_chat::{decode_error, error_body};
 
 /// The gateway error kind (`ErrorKind::as_str`) for an error code in a Responses stream
 /// (`response.failed` `error.code`, or an `error` event's `code`).
@@ -258,6 +184,8 @@ fn arguments_or_empty_object(arguments: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::upstream_error;
+    use crate::error::GatewayError;
 
     #[test]
     fn error_body_has_the_openai_shape_and_types() {
