@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build run test browser-test bench eval-router release static install fmt lint clean
+.PHONY: build run test browser-test bench bench-static eval-router release static install fmt lint clean
 
 build:
 	$(CARGO) build
@@ -23,6 +23,11 @@ browser-test:
 bench:
 	$(CARGO) build --release
 	$(CARGO) bench --bench gateway
+
+# The same bench against the static musl binary.
+bench-static: static
+	LLM_GATEWAY_BIN=$(CURDIR)/target/x86_64-unknown-linux-musl/release/llm-gateway $(CARGO) bench --bench gateway
+
 
 # Smart-router classifier accuracy on the labelled prompts (tuning and held-out parts).
 eval-router:

@@ -30,8 +30,18 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The release binary, built with `cargo build --release` when it is missing.
+/// The gateway binary: `LLM_GATEWAY_BIN` (e.g. the static musl build), else the release build.
 pub fn binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("LLM_GATEWAY_BIN") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("LLM_GATEWAY_BIN={} is not a file", path.display()))
+        };
+    }
     let path = target_dir().join("release").join("llm-gateway");
+
     if path.is_file() {
         return Ok(path);
     }
