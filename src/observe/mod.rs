@@ -140,19 +140,21 @@ impl Books {
 
     /// Records a finished request.
     pub fn record(&self, entry: LogEntry, usage: &Usage, error_kind: Option<&'static str>) {
-        self.requests_total.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
-            .fetch_add((entry.duration_ms * 1000.0) as u64, Ordering::Relaxed);
-        self.input_tokens_total
-            .fetch_add(usage.input_tokens, Ordering::Relaxed);
-        self.output_tokens_total
-            .fetch_add(usage.output_tokens, Ordering::Relaxed);
         let is_error = entry.status >= 400 || error_kind.is_some();
-        if is_error {
-            self.errors_total.fetch_add(1, Ordering::Relaxed);
-        }
         {
+            // Every counter moves under the one lock `snapshot` takes, so a scrape never sees a
+            // request counted and its error or status not yet.
             let mut labelled = self.labelled.lock();
+            self.requests_total.fetch_add(1, Ordering::Relaxed);
+            self.latency_sum_us
+                .fetch_add((entry.duration_ms * 1000.0) as u64, Ordering::Relaxed);
+            self.input_tokens_total
+                .fetch_add(usage.input_tokens, Ordering::Relaxed);
+            self.output_tokens_total
+                .fetch_add(usage.output_tokens, Ordering::Relaxed);
+            if is_error {
+                self.errors_total.fetch_add(1, Ordering::Relaxed);
+            }
             if let Some(category) = &entry.category {
                 *labelled
                     .classifications
@@ -220,6 +222,7 @@ impl Books {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let labelled = self.labelled.lock();
         Snapshot {
             requests_total: self.requests_total.load(Ordering::Relaxed),
             errors_total: self.errors_total.load(Ordering::Relaxed),
@@ -227,7 +230,7 @@ impl Books {
             input_tokens_total: self.input_tokens_total.load(Ordering::Relaxed),
             output_tokens_total: self.output_tokens_total.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
-            labelled: self.labelled.lock().clone(),
+            labelled: labelled.clone(),
         }
     }
 }
