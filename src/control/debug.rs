@@ -130,7 +130,7 @@ pub fn tokens(state: &State) -> Reply {
         &json!({
             "input": snapshot.input_tokens_total,
             "output": snapshot.output_tokens_total,
-            "total": snapshot.input_tokens_total + snapshot.output_tokens_total,
+            "total": snapshot.input_tokens_total.saturating_add(snapshot.output_tokens_total),
             "byBackend": stats::tokens_by_backend(&snapshot),
         }),
     )

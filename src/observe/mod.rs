@@ -148,10 +148,8 @@ impl Books {
             self.requests_total.fetch_add(1, Ordering::Relaxed);
             self.latency_sum_us
                 .fetch_add((entry.duration_ms * 1000.0) as u64, Ordering::Relaxed);
-            self.input_tokens_total
-                .fetch_add(usage.input_tokens, Ordering::Relaxed);
-            self.output_tokens_total
-                .fetch_add(usage.output_tokens, Ordering::Relaxed);
+            saturating_add(&self.input_tokens_total, usage.input_tokens);
+            saturating_add(&self.output_tokens_total, usage.output_tokens);
             if is_error {
                 self.errors_total.fetch_add(1, Ordering::Relaxed);
             }
@@ -175,17 +173,20 @@ impl Books {
                         .or_default()
                         .observe(ms / 1000.0);
                 }
+                // Counts come from backends: a hostile one may claim u64::MAX.
                 if usage.input_tokens > 0 {
-                    *labelled
+                    let total = labelled
                         .input_tokens_by_backend
                         .entry(backend.clone())
-                        .or_default() += usage.input_tokens;
+                        .or_default();
+                    *total = total.saturating_add(usage.input_tokens);
                 }
                 if usage.output_tokens > 0 {
-                    *labelled
+                    let total = labelled
                         .output_tokens_by_backend
                         .entry(backend.clone())
-                        .or_default() += usage.output_tokens;
+                        .or_default();
+                    *total = total.saturating_add(usage.output_tokens);
                 }
             }
             *labelled.by_status.entry(entry.status).or_default() += 1;
@@ -235,7 +236,15 @@ impl Books {
     }
 }
 
+/// Adds to a counter without wrapping (a counter that wrapped would read as a reset).
+fn saturating_add(counter: &AtomicU64, n: u64) {
+    let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+        Some(v.saturating_add(n))
+    });
+}
+
 /// Milliseconds since the Unix epoch.
+
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

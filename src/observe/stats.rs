@@ -33,8 +33,8 @@ fn summarize<'a>(entries: impl Iterator<Item = &'a LogEntry>) -> Value {
         } else {
             errors += 1;
         }
-        input += e.input_tokens;
-        output += e.output_tokens;
+        input = input.saturating_add(e.input_tokens);
+        output = output.saturating_add(e.output_tokens);
         if let Some(t) = e.first_token_ms {
             first_tokens.push(t);
         }
@@ -129,7 +129,7 @@ pub fn tokens_by_backend(totals: &super::Snapshot) -> Value {
             let output = l.output_tokens_by_backend.get(n).copied().unwrap_or(0);
             (
                 n.clone(),
-                json!({"input": input, "output": output, "total": input + output}),
+                json!({"input": input, "output": output, "total": input.saturating_add(output)}),
             )
         })
         .collect();

@@ -216,7 +216,10 @@ impl WireUsage {
 
     fn to_ir(self) -> Usage {
         Usage {
-            input_tokens: self.input + self.cache_read + self.cache_creation,
+            input_tokens: self
+                .input
+                .saturating_add(self.cache_read)
+                .saturating_add(self.cache_creation),
             output_tokens: self.output,
             cache_read_tokens: self.cache_read,
             cache_creation_tokens: self.cache_creation,
@@ -225,7 +228,9 @@ impl WireUsage {
     }
 
     fn from_ir(usage: &Usage) -> WireUsage {
-        let cached = usage.cache_read_tokens + usage.cache_creation_tokens;
+        let cached = usage
+            .cache_read_tokens
+            .saturating_add(usage.cache_creation_tokens);
         WireUsage {
             input: usage.input_tokens.saturating_sub(cached),
             output: usage.output_tokens,

@@ -199,7 +199,10 @@ fn usage_to(usage: &ir::Usage) -> Value {
     out.insert("completion_tokens".into(), usage.output_tokens.into());
     out.insert(
         "total_tokens".into(),
-        (usage.input_tokens + usage.output_tokens).into(),
+        usage
+            .input_tokens
+            .saturating_add(usage.output_tokens)
+            .into(),
     );
     let mut prompt_details = json!({"cached_tokens": usage.cache_read_tokens});
     if usage.cache_creation_tokens > 0 {
