@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build run test browser-test bench bench-static eval-router release static install fmt lint clean
+.PHONY: build run test browser-test bench bench-static eval-router soak release static install fmt lint clean
 
 build:
 	$(CARGO) build
@@ -32,6 +32,11 @@ bench-static: static
 # Smart-router classifier accuracy on the labelled prompts (tuning and held-out parts).
 eval-router:
 	$(CARGO) test --release --test router_eval -- --nocapture
+
+# A bounded soak (default 5 minutes; SOAK_SECS to change) of mixed load through the release
+# gateway, failing on memory, thread or descriptor growth.
+soak:
+	$(CARGO) test --release --test soak -- --ignored --nocapture
 
 release:
 	$(CARGO) build --release

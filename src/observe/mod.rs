@@ -244,7 +244,6 @@ fn saturating_add(counter: &AtomicU64, n: u64) {
 }
 
 /// Milliseconds since the Unix epoch.
-
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

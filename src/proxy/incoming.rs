@@ -66,8 +66,27 @@ fn not_json(e: serde_json::Error) -> GatewayError {
     GatewayError::invalid(format!("request body is not valid JSON: {e}"))
 }
 
+/// How deep a request's JSON may nest: serde_json's own limit, which every later decode of the
+/// body (conversion, proxy-cli, smart routing) would hit anyway.
+const MAX_DEPTH: usize = 128;
+
+/// Reads `model` and `stream`, and checks the body is JSON a backend can take: serde skips
+/// the fields it does not need without checking their UTF-8 or their depth, so both are checked
+/// here (RFC 8259 §8.1 requires UTF-8).
 pub fn peek(body: &[u8]) -> Result<(Option<String>, bool), GatewayError> {
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(GatewayError::invalid(format!(
+            "request body is not valid JSON: invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
+    }
+    if nests_deeper_than(body, MAX_DEPTH) {
+        return Err(GatewayError::invalid(format!(
+            "request body is not valid JSON: nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
     let peek: Peek = serde_json::from_slice(body).map_err(not_json)?;
+
     let model = match peek.model {
         None | Some(Value::Null) => None,
         Some(Value::String(m)) => Some(m),
@@ -79,6 +98,34 @@ pub fn peek(body: &[u8]) -> Result<(Option<String>, bool), GatewayError> {
         Some(_) => return Err(GatewayError::invalid("stream: expected true or false")),
     };
     Ok((model, stream))
+}
+
+/// Whether JSON text nests arrays and objects deeper than `limit` (strings skipped).
+fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The body with `model` replaced.
@@ -154,6 +201,21 @@ mod tests {
             .contains("not valid JSON"));
         assert!(peek(br#"{"stream":"yes"}"#).is_err());
         assert!(peek(br#"[1,2]"#).is_err());
+        assert!(peek(b"{\"model\":\"m\",\"x\":\"\xff\"}")
+            .unwrap_err()
+            .message
+            .contains("UTF-8"));
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(peek(deep.as_bytes())
+            .unwrap_err()
+            .message
+            .contains("nested"));
+        let fine = format!(
+            "{{\"x\":{}{}, \"s\":\"[[[[{{\"}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(peek(fine.as_bytes()).unwrap(), (None, false));
     }
 
     #[test]

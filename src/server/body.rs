@@ -1,8 +1,7 @@
 //! Reading request bodies with a size cap.
 //!
 //! An over-long body is answered 413 before it is read; tiny_http (patched, see
-//! `src/vendor/tiny_http/README.vendor.md`) then drains at most 1 MiB of it and closes the
-//! connection, so an announced size costs nothing whatever it claims.
+//! `src/vendor/tiny_http/README.vendor.md`) then closes the connection without draining it, so an announced size costs nothing whatever it claims.
 
 use std::io::Read;
 

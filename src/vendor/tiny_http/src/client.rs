@@ -257,16 +257,17 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
+                // llm-gateway patch: answer through the request's own writer and close. The
+                // original wrote the 505 to the next writer, which waits for this request's
+                // writer: the connection thread blocked for good, holding its socket.
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
                 )
                 .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+                rq.respond(response).ok();
+                return None;
             }
+
 
             // updating the status of the connection
             let connection_header = rq

@@ -64,12 +64,17 @@ where
     R: Read,
 {
     fn drop(&mut self) {
-        // llm-gateway patch: drain through a fixed buffer, and only a bounded amount. The
-        // original allocated the whole announced size at once, so one `Content-Length` larger
-        // than memory aborted the process. A body left undrained makes the connection unusable,
-        // which closes it: the answer was already sent.
-        const MAX_DRAIN: usize = 1 << 20;
-        let mut remaining_to_read = self.size.min(MAX_DRAIN);
+        // llm-gateway patch: drain a small leftover only, through a fixed buffer. The original
+        // allocated the whole announced size at once, so one `Content-Length` larger than memory
+        // aborted the process; and draining a large body the client withholds blocked the
+        // thread that answered (a worker) until the socket timed out. A body left undrained
+        // makes the connection unusable, which closes it: the answer was already sent.
+        const MAX_DRAIN: usize = 64 * 1024;
+        if self.size > MAX_DRAIN {
+            return;
+        }
+        let mut remaining_to_read = self.size;
+
         let mut buf = vec![0; remaining_to_read.min(64 * 1024)];
 
         while remaining_to_read > 0 {
