@@ -28,8 +28,8 @@
 //! limit), and time — a body sent slowly but steadily holds its proxy worker for as long as the
 //! client keeps sending, because the 120 s timeout is per read, not per request; so does the
 //! drain of up to 1 MiB after a 413. The tests below measure the thread cost and show the worker
-//! stays free where it should; the 120 s bound itself is shown by an `#[ignore]`d test (it takes
-//! two minutes: `cargo test --test reliability_client -- --ignored`).
+//! stays free where it should; the 120 s bound itself is checked by an `#[ignore]`d test (two
+//! to four minutes: `cargo test --test reliability_client -- --ignored`).
 
 mod common;
 #[path = "common/procfs.rs"]

@@ -15,6 +15,9 @@ where
     reader: R,
     size: usize,
     last_read_signal: Sender<IoResult<()>>,
+    /// llm-gateway patch: a read failed (the client stalled past the socket timeout, or left):
+    /// draining would only wait out the timeout again.
+    failed: bool,
 }
 
 impl<R> EqualReader<R>
@@ -28,6 +31,7 @@ where
             reader,
             size,
             last_read_signal: tx,
+            failed: false,
         };
 
         (r, rx)
@@ -54,7 +58,10 @@ where
                 self.size -= len;
                 Ok(len)
             }
-            err @ Err(_) => err,
+            err @ Err(_) => {
+                self.failed = true;
+                err
+            }
         }
     }
 }
@@ -70,7 +77,7 @@ where
         // thread that answered (a worker) until the socket timed out. A body left undrained
         // makes the connection unusable, which closes it: the answer was already sent.
         const MAX_DRAIN: usize = 64 * 1024;
-        if self.size > MAX_DRAIN {
+        if self.size > MAX_DRAIN || self.failed {
             return;
         }
         let mut remaining_to_read = self.size;
