@@ -7,11 +7,18 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::dialect::Dialect;
+
+mod backend;
+mod sections;
+
+use backend::parse_backend;
+pub use backend::{Backend, BackendKind};
+use sections::{parse_auth, parse_breaker, parse_logging, parse_server};
+pub use sections::{Auth, Breaker, Logging, Server};
 
 /// Where the running config came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,106 +45,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"[redacted]\"")
     }
-}
-
-/// How a backend is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// An HTTP server speaking one dialect.
-    Http(Dialect),
-    /// The built-in demo backend, which speaks every dialect.
-    Demo,
-}
-
-/// One configured backend.
-#[derive(Debug, Clone)]
-pub struct Backend {
-    pub name: String,
-    /// Base URL without a trailing slash (`http://host:port` or with a path prefix).
-    pub url: String,
-    pub kind: BackendKind,
-    pub api_key: Option<Secret>,
-    /// Extra headers sent with every request to this backend.
-    pub headers: Vec<(String, String)>,
-    /// A model to send when the client named the backend instead of a model.
-    pub model: Option<String>,
-    pub connect_timeout: Duration,
-    /// Time allowed until the response head arrives (local models may think for minutes).
-    pub first_byte_timeout: Duration,
-    /// Time allowed between two reads of a streamed body.
-    pub idle_timeout: Duration,
-    /// Backends to try, in order, when this one fails before answering.
-    pub fallback: Vec<String>,
-    /// Fields this module does not know (`specialties`, `contextWindow`, ...), as given.
-    pub extra: Map<String, Value>,
-}
-
-impl Backend {
-    /// The dialect the backend speaks natively, or `None` for the demo (speaks all).
-    pub fn dialect(&self) -> Option<Dialect> {
-        match self.kind {
-            BackendKind::Http(dialect) => Some(dialect),
-            BackendKind::Demo => None,
-        }
-    }
-
-    /// Whether a client of `dialect` can be forwarded to this backend unchanged.
-    pub fn speaks(&self, dialect: Dialect) -> bool {
-        self.dialect().is_none_or(|d| d == dialect)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Logging {
-    pub level: log::LevelFilter,
-    pub include_body: bool,
-    pub max_body_length: usize,
-    /// One JSON object per request line instead of plain text.
-    pub json: bool,
-}
-
-/// How failing backends are skipped for a while (DESIGN: circuit breaking).
-#[derive(Debug, Clone)]
-pub struct Breaker {
-    /// Consecutive failures (requests or probes) that open the circuit.
-    pub failure_threshold: u32,
-    /// How long an open circuit skips the backend before one trial request.
-    pub cooldown: Duration,
-}
-
-impl Default for Breaker {
-    fn default() -> Breaker {
-        Breaker {
-            failure_threshold: 5,
-            cooldown: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Access control. Empty means open (fine on loopback; warned about elsewhere).
-#[derive(Debug, Clone, Default)]
-pub struct Auth {
-    /// Keys clients must present (`Authorization: Bearer` or `x-api-key`) on proxy endpoints.
-    pub api_keys: Vec<Secret>,
-    /// Token required for every mutating control action.
-    pub admin_token: Option<Secret>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Server {
-    pub bind: String,
-    pub port: u16,
-    pub metrics_port: u16,
-    /// Proxy worker threads: the number of requests (streams included) served at once.
-    pub workers: usize,
-    /// Requests waiting for a proxy worker before new ones get a 503.
-    pub queue_size: usize,
-    pub control_workers: usize,
-    pub max_body_bytes: usize,
-    pub shutdown_grace: Duration,
-    /// How long a stream may be silent before the gateway writes a heartbeat comment (which is
-    /// also how it notices a client that left).
-    pub heartbeat: Duration,
 }
 
 /// The validated configuration.
@@ -478,167 +385,18 @@ impl Config {
     }
 }
 
+/// A field at fault (dotted path) and what is wrong with it.
 type FieldError = (String, String);
 
 fn parse_port(value: &str) -> Option<u16> {
     value.trim().parse::<u16>().ok()
 }
 
-fn parse_level(value: &str) -> Option<log::LevelFilter> {
+pub(crate) fn parse_level(value: &str) -> Option<log::LevelFilter> {
     value.trim().parse::<log::LevelFilter>().ok()
 }
 
-fn parse_backend(name: &str, value: Value) -> Result<Backend, FieldError> {
-    let field = |key: &str| format!("backends.{name}.{key}");
-    if name.is_empty() || name.contains('/') || name.contains(char::is_whitespace) {
-        return Err((
-            format!("backends.{name:?}"),
-            "a backend name must be non-empty, without '/' or spaces (it appears in paths)".into(),
-        ));
-    }
-    let mut obj = match value {
-        Value::String(url) => {
-            let mut obj = Map::new();
-            obj.insert("url".into(), Value::String(url));
-            obj
-        }
-        Value::Object(obj) => obj,
-        _ => {
-            return Err((
-                format!("backends.{name}"),
-                "expected a URL string or an object with \"url\"".into(),
-            ))
-        }
-    };
-    let url = match obj.remove("url") {
-        Some(Value::String(url)) => url.trim().trim_end_matches('/').to_owned(),
-        Some(_) => return Err((field("url"), "expected a string".into())),
-        None => return Err((field("url"), "missing".into())),
-    };
-    let is_demo = url.starts_with("demo:");
-    if !(is_demo || url.starts_with("http://") || url.starts_with("https://")) {
-        return Err((
-            field("url"),
-            format!("expected an http:// or https:// URL (or demo://), got {url:?}"),
-        ));
-    }
-    let kind = if is_demo {
-        obj.remove("api");
-        BackendKind::Demo
-    } else {
-        match obj.remove("api") {
-            None | Some(Value::Null) => {
-                if url.contains("api.anthropic.com") {
-                    BackendKind::Http(Dialect::Anthropic)
-                } else {
-                    BackendKind::Http(Dialect::OpenAiChat)
-                }
-            }
-            Some(Value::String(api)) => match api.as_str() {
-                "openai" | "openai-chat" | "chat" => BackendKind::Http(Dialect::OpenAiChat),
-                "anthropic" => BackendKind::Http(Dialect::Anthropic),
-                "responses" | "openai-responses" => BackendKind::Http(Dialect::Responses),
-                other => {
-                    return Err((
-                        field("api"),
-                        format!(
-                            "expected \"openai\", \"anthropic\" or \"responses\", got {other:?}"
-                        ),
-                    ))
-                }
-            },
-            Some(_) => return Err((field("api"), "expected a string".into())),
-        }
-    };
-    let mut api_key = match obj.remove("apiKey") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) if key.is_empty() => None,
-        Some(Value::String(key)) => Some(Secret::new(key)),
-        Some(_) => return Err((field("apiKey"), "expected a string".into())),
-    };
-    match obj.remove("apiKeyEnv") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(var)) => {
-            if api_key.is_none() {
-                api_key = std::env::var(&var)
-                    .ok()
-                    .filter(|k| !k.is_empty())
-                    .map(Secret::new);
-                if api_key.is_none() {
-                    log::warn!("backend {name}: environment variable {var} (apiKeyEnv) is not set");
-                }
-            }
-        }
-        Some(_) => {
-            return Err((
-                field("apiKeyEnv"),
-                "expected an environment variable name".into(),
-            ))
-        }
-    }
-    let headers = match obj.remove("headers") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Object(map)) => {
-            let mut headers = Vec::with_capacity(map.len());
-            for (key, value) in map {
-                match value {
-                    Value::String(v) if valid_header(&key, &v) => headers.push((key, v)),
-                    _ => {
-                        return Err((
-                            field(&format!("headers.{key}")),
-                            "expected a valid header name with a string value".into(),
-                        ))
-                    }
-                }
-            }
-            headers
-        }
-        Some(_) => return Err((field("headers"), "expected an object of name: value".into())),
-    };
-    let model = match obj.remove("model") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(m)) => Some(m),
-        Some(_) => return Err((field("model"), "expected a string".into())),
-    };
-    let secs =
-        |obj: &mut Map<String, Value>, key: &str, default: f64| -> Result<Duration, FieldError> {
-            match obj.remove(key) {
-                None | Some(Value::Null) => Ok(Duration::from_secs_f64(default)),
-                Some(Value::Number(n)) => match n.as_f64() {
-                    Some(s) if s > 0.0 && s < 1e7 => Ok(Duration::from_secs_f64(s)),
-                    _ => Err((field(key), "expected a positive number of seconds".into())),
-                },
-                Some(_) => Err((field(key), "expected a number of seconds".into())),
-            }
-        };
-    let connect_timeout = secs(&mut obj, "connectTimeoutSecs", 5.0)?;
-    let first_byte_timeout = secs(&mut obj, "timeoutSecs", 600.0)?;
-    let idle_timeout = secs(&mut obj, "idleTimeoutSecs", 120.0)?;
-    let fallback = match obj.remove("fallback") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(value) => names_list(&value).ok_or_else(|| {
-            (
-                field("fallback"),
-                "expected a list of backend names".to_owned(),
-            )
-        })?,
-    };
-    Ok(Backend {
-        name: name.to_owned(),
-        url,
-        kind,
-        api_key,
-        headers,
-        model,
-        connect_timeout,
-        first_byte_timeout,
-        idle_timeout,
-        fallback,
-        extra: obj,
-    })
-}
-
-fn names_list(value: &Value) -> Option<Vec<String>> {
+pub(crate) fn names_list(value: &Value) -> Option<Vec<String>> {
     match value {
         Value::String(name) => Some(vec![name.clone()]),
         Value::Array(items) => items
@@ -649,209 +407,10 @@ fn names_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
-fn valid_header(name: &str, value: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-        && !value.bytes().any(|b| b == b'\r' || b == b'\n')
-}
-
-fn parse_logging(value: Option<Value>) -> Result<Logging, FieldError> {
-    let mut logging = Logging {
-        level: log::LevelFilter::Info,
-        include_body: false,
-        max_body_length: 1000,
-        json: false,
-    };
-    let obj = match value {
-        None | Some(Value::Null) => return Ok(logging),
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(("logging".into(), "expected an object".into())),
-    };
-    for (key, value) in obj {
-        match (key.as_str(), value) {
-            ("level", Value::String(level)) => {
-                logging.level = parse_level(&level).ok_or_else(|| {
-                    (
-                        "logging.level".to_owned(),
-                        format!("expected error, warn, info, debug or trace, got {level:?}"),
-                    )
-                })?
-            }
-            ("includeBody", Value::Bool(b)) => logging.include_body = b,
-            ("format", Value::String(f)) if f == "json" || f == "plain" => {
-                logging.json = f == "json"
-            }
-            ("format", _) => {
-                return Err((
-                    "logging.format".into(),
-                    "expected \"plain\" or \"json\"".into(),
-                ))
-            }
-            ("maxBodyLength", Value::Number(n)) if n.as_u64().is_some() => {
-                logging.max_body_length = n.as_u64().unwrap_or(1000) as usize
-            }
-            ("level" | "includeBody" | "maxBodyLength", _) => {
-                return Err((format!("logging.{key}"), "has the wrong type".into()))
-            }
-            _ => log::debug!("config: unknown field logging.{key} kept aside"),
-        }
-    }
-    Ok(logging)
-}
-
-fn parse_breaker(value: Option<Value>) -> Result<Breaker, FieldError> {
-    let mut breaker = Breaker::default();
-    let obj = match value {
-        None | Some(Value::Null) => return Ok(breaker),
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(("circuitBreaker".into(), "expected an object".into())),
-    };
-    for (key, value) in obj {
-        match key.as_str() {
-            "failureThreshold" => {
-                breaker.failure_threshold = value
-                    .as_u64()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        (
-                            "circuitBreaker.failureThreshold".to_owned(),
-                            "expected a whole number from 1 to 1000".to_owned(),
-                        )
-                    })? as u32
-            }
-            "cooldownSecs" => {
-                breaker.cooldown = value
-                    .as_f64()
-                    .filter(|s| *s > 0.0 && *s < 86400.0)
-                    .map(Duration::from_secs_f64)
-                    .ok_or_else(|| {
-                        (
-                            "circuitBreaker.cooldownSecs".to_owned(),
-                            "expected a positive number of seconds".to_owned(),
-                        )
-                    })?
-            }
-            _ => log::debug!("config: unknown field circuitBreaker.{key} kept aside"),
-        }
-    }
-    Ok(breaker)
-}
-
-fn parse_auth(value: Option<Value>) -> Result<Auth, FieldError> {
-    let mut auth = Auth::default();
-    let obj = match value {
-        None | Some(Value::Null) => return Ok(auth),
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(("auth".into(), "expected an object".into())),
-    };
-    for (key, value) in obj {
-        match (key.as_str(), value) {
-            ("apiKeys", Value::Array(keys)) => {
-                for (i, key) in keys.into_iter().enumerate() {
-                    match key {
-                        Value::String(k) if !k.is_empty() => auth.api_keys.push(Secret::new(k)),
-                        _ => {
-                            return Err((
-                                format!("auth.apiKeys[{i}]"),
-                                "expected a non-empty string".into(),
-                            ))
-                        }
-                    }
-                }
-            }
-            ("apiKeys", _) => {
-                return Err(("auth.apiKeys".into(), "expected an array of strings".into()))
-            }
-            ("adminToken", Value::String(t)) if !t.is_empty() => {
-                auth.admin_token = Some(Secret::new(t))
-            }
-            ("adminToken", Value::Null) => {}
-            ("adminToken", _) => {
-                return Err((
-                    "auth.adminToken".into(),
-                    "expected a non-empty string".into(),
-                ))
-            }
-            ("adminTokenEnv", Value::String(var)) => {
-                if auth.admin_token.is_none() {
-                    auth.admin_token = std::env::var(&var)
-                        .ok()
-                        .filter(|t| !t.is_empty())
-                        .map(Secret::new);
-                }
-            }
-            _ => log::debug!("config: unknown field auth.{key} kept aside"),
-        }
-    }
-    Ok(auth)
-}
-
-fn parse_server(value: Option<Value>) -> Result<Server, FieldError> {
-    let mut server = Server {
-        bind: "0.0.0.0".into(),
-        port: 8080,
-        metrics_port: 9090,
-        workers: 32,
-        queue_size: 64,
-        control_workers: 2,
-        max_body_bytes: 32 * 1024 * 1024,
-        shutdown_grace: Duration::from_secs(30),
-        heartbeat: Duration::from_millis(500),
-    };
-    let obj = match value {
-        None | Some(Value::Null) => return Ok(server),
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(("server".into(), "expected an object".into())),
-    };
-    for (key, value) in obj {
-        let field = format!("server.{key}");
-        let count = |v: &Value, min: u64, max: u64| -> Result<u64, FieldError> {
-            v.as_u64()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| {
-                    (
-                        field.clone(),
-                        format!("expected a whole number from {min} to {max}"),
-                    )
-                })
-        };
-        let secs = |v: &Value| -> Result<Duration, FieldError> {
-            v.as_f64()
-                .filter(|s| *s > 0.0 && *s < 1e6)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| {
-                    (
-                        field.clone(),
-                        "expected a positive number of seconds".into(),
-                    )
-                })
-        };
-        match key.as_str() {
-            "bind" => {
-                server.bind = value
-                    .as_str()
-                    .ok_or_else(|| (field.clone(), "expected an address string".to_owned()))?
-                    .to_owned()
-            }
-            "port" => server.port = count(&value, 0, 65535)? as u16,
-            "metricsPort" => server.metrics_port = count(&value, 0, 65535)? as u16,
-            "workers" => server.workers = count(&value, 1, 4096)? as usize,
-            "queueSize" => server.queue_size = count(&value, 0, 1_000_000)? as usize,
-            "controlWorkers" => server.control_workers = count(&value, 1, 64)? as usize,
-            "maxBodyBytes" => server.max_body_bytes = count(&value, 1024, 1 << 30)? as usize,
-            "shutdownGraceSecs" => server.shutdown_grace = secs(&value)?,
-            "heartbeatSecs" => server.heartbeat = secs(&value)?,
-            _ => log::debug!("config: unknown field server.{key} kept aside"),
-        }
-    }
-    Ok(server)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(
