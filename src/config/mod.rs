@@ -2,7 +2,7 @@
 //!
 //! Two stages: the JSON is read as it was written (the seed's format, where a backend may be a
 //! plain URL string), then every field is checked and resolved into typed values. An error names
-//! the file and the field. Sections this module does not own (`smartRouter`, `auth`, ...) are
+//! the file and the field. Sections this module does not own (`smartRouter`, ...) are
 //! kept as JSON for the parts of the gateway that read them; unknown fields are never fatal.
 
 use std::fmt;
