@@ -161,9 +161,54 @@ pub fn upstream_error(status: u16, message: Option<String>) -> GatewayError {
     GatewayError::new(kind, message).with_status(status)
 }
 
+/// Appends `s` as a JSON string literal, for stream encoders that write their per-token events
+/// by hand. Escapes what JSON requires (quote, backslash, control characters), so the result
+/// never holds a raw newline and stays on one `data:` line.
+pub fn push_json_str(buf: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push('"');
+    let mut start = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            // The short forms serde_json writes too, so the output matches it byte for byte.
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `i` is a char boundary.
+        buf.push_str(&s[start..i]);
+        if escape.is_empty() {
+            buf.push_str("\\u00");
+            buf.push(HEX[(byte >> 4) as usize] as char);
+            buf.push(HEX[(byte & 0xf) as usize] as char);
+        } else {
+            buf.push_str(escape);
+        }
+        start = i + 1;
+    }
+    buf.push_str(&s[start..]);
+    buf.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_controls() {
+        let mut buf = String::new();
+        let nasty = "a\"b\\c\nd\re\tf\u{1}g\u{1f}\u{8}é🦀";
+        push_json_str(&mut buf, nasty);
+        assert_eq!(buf, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f\\bé🦀\"");
+        assert_eq!(serde_json::from_str::<String>(&buf).unwrap(), nasty);
+        assert_eq!(buf, serde_json::to_string(nasty).unwrap());
+    }
 
     #[test]
     fn paths_map_to_dialects() {

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{effective_stop_reason, error_type, message_id, WireUsage, REDACTED_PREFIX};
+use crate::dialect::push_json_str;
 use crate::dialect::StreamEncode;
 use crate::error::ErrorKind;
 use crate::ir::{self, BlockStart, Delta, Event, StopReason, Usage};
@@ -383,37 +384,6 @@ fn emit_delta(buf: &mut String, out: &mut Vec<u8>, open: &mut Open, delta: &Delt
     push_json_str(buf, value);
     buf.push_str("}}");
     write_frame(out, Some("content_block_delta"), buf);
-}
-
-/// Appends `s` as a JSON string literal. Escapes what JSON requires (quote, backslash, control
-/// characters), so the result never holds a raw newline and stays on one `data:` line.
-fn push_json_str(buf: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    buf.push('"');
-    let mut start = 0;
-    for (i, byte) in s.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // Every byte matched above is ASCII, so `i` is a char boundary.
-        buf.push_str(&s[start..i]);
-        if escape.is_empty() {
-            buf.push_str("\\u00");
-            buf.push(HEX[(byte >> 4) as usize] as char);
-            buf.push(HEX[(byte & 0xf) as usize] as char);
-        } else {
-            buf.push_str(escape);
-        }
-        start = i + 1;
-    }
-    buf.push_str(&s[start..]);
-    buf.push('"');
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use std::fmt::Write;
 
 use super::{chat_id, error_code, error_type, finish_reason_of, unix_now, usage_to};
+use crate::dialect::push_json_str;
 use crate::dialect::StreamEncode;
 use crate::error::ErrorKind;
 use crate::ir;
@@ -201,35 +202,6 @@ impl StreamEncode for StreamEncoder {
             }
         }
     }
-}
-
-/// Appends `s` as a JSON string literal (quotes included), escaping as serde_json does.
-fn push_json_str(buf: &mut String, s: &str) {
-    buf.push('"');
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, so both slice ends are character boundaries.
-        buf.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(buf, "\\u{b:04x}");
-        } else {
-            buf.push_str(escape);
-        }
-        start = i + 1;
-    }
-    buf.push_str(&s[start..]);
-    buf.push('"');
 }
 
 #[cfg(test)]

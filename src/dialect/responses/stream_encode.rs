@@ -14,6 +14,7 @@ use super::{
     arguments_or_empty_object, code_for_kind, encrypted_content, function_call_item, item_id,
     message_item, now_secs, output_text_part, reasoning_item, response_id, usage_json,
 };
+use crate::dialect::push_json_str;
 use crate::dialect::StreamEncode;
 use crate::ir::{self, BlockStart, Delta, Event, StopReason, Usage};
 use crate::sse;
@@ -470,7 +471,7 @@ impl Frames {
 
     fn str_field(&mut self, key: &str, value: &str) {
         self.key(key);
-        push_json_string(&mut self.buf, value);
+        push_json_str(&mut self.buf, value);
     }
 
     fn num_field(&mut self, key: &str, value: usize) {
@@ -487,35 +488,6 @@ impl Frames {
         self.buf.push('}');
         sse::write_frame(out, Some(self.event), &self.buf);
     }
-}
-
-/// Appends `s` as a JSON string literal (RFC 8259 §7: quote, backslash and control characters
-/// escaped; everything else verbatim UTF-8).
-fn push_json_string(buf: &mut String, s: &str) {
-    buf.push('"');
-    let mut start = 0;
-    for (i, byte) in s.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Only ASCII bytes are escaped, so `i` is always a char boundary.
-        buf.push_str(&s[start..i]);
-        if escape.is_empty() {
-            use std::fmt::Write;
-            let _ = write!(buf, "\\u{byte:04x}");
-        } else {
-            buf.push_str(escape);
-        }
-        start = i + 1;
-    }
-    buf.push_str(&s[start..]);
-    buf.push('"');
 }
 
 #[cfg(test)]
@@ -954,7 +926,7 @@ mod tests {
             "",
         ] {
             let mut buf = String::new();
-            push_json_string(&mut buf, s);
+            push_json_str(&mut buf, s);
             assert_eq!(buf, serde_json::to_string(s).unwrap());
             assert_eq!(serde_json::from_str::<String>(&buf).unwrap(), s);
         }
