@@ -220,7 +220,8 @@ impl GatewayBuilder {
                 ));
             }
             if let Ok(r) = Req::get("/").timeout(Duration::from_millis(500)).send(port) {
-                if r.status == 200 {
+                // The body tells the gateway from a mock that took the same free port.
+                if r.status == 200 && r.text().contains("llm-gateway") {
                     return Ok(gw);
                 }
             }

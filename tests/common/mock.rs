@@ -186,8 +186,12 @@ impl Recorded {
     }
 
     /// A health probe of the gateway: `GET <prefix>/v1/models`.
+    /// A request that is not proxied traffic: the gateway's health probe (`GET …/v1/models`),
+    /// or a test launcher's readiness check (`GET /`) that reached this mock because it took a
+    /// port another gateway had just been given.
     pub fn is_probe(&self) -> bool {
-        self.method == "GET" && self.path_only().ends_with("/v1/models")
+        self.method == "GET"
+            && (self.path_only().ends_with("/v1/models") || self.path_only() == "/")
     }
 
     /// The path without its query string.
