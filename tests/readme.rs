@@ -66,3 +66,45 @@ fn every_curl_example_in_the_readme_succeeds() {
         );
     }
 }
+
+/// Every JSON config in the README (and the example file) passes `--check`.
+#[test]
+fn every_config_example_in_the_readme_is_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let mut configs = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut current, line) {
+            (None, "```json") => current = Some(String::new()),
+            (Some(text), "```") => {
+                configs.push(std::mem::take(text));
+                current = None;
+            }
+            (Some(text), line) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(!configs.is_empty(), "the README shows a config");
+    configs.push(
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.json"))
+            .expect("example"),
+    );
+    for (i, config) in configs.iter().enumerate() {
+        let path =
+            common::gateway::write_temp(&format!("readme-config-{i}.json"), config.as_bytes());
+        let out = common::gateway::run(
+            &["--check", "--config", path.to_str().expect("utf-8 path")],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "README config {i} is not valid:\n{config}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
