@@ -49,6 +49,14 @@ impl Backend {
         }
     }
 
+    /// The `api` name shown in config, logs and control answers (`demo` for the demo backend).
+    pub fn api_name(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Http(dialect) => dialect.name(),
+            BackendKind::Demo => "demo",
+        }
+    }
+
     /// Whether a client of `dialect` can be forwarded to this backend unchanged.
     pub fn speaks(&self, dialect: Dialect) -> bool {
         self.dialect().is_none_or(|d| d == dialect)

@@ -319,10 +319,7 @@ impl Config {
             .map(|b| {
                 let mut obj = b.extra.clone();
                 obj.insert("url".into(), b.url.clone().into());
-                let api = match b.kind {
-                    BackendKind::Http(d) => d.name(),
-                    BackendKind::Demo => "demo",
-                };
+                let api = b.api_name();
                 obj.insert("api".into(), api.into());
                 if b.api_key.is_some() {
                     obj.insert("apiKey".into(), "[redacted]".into());

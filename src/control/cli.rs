@@ -145,10 +145,7 @@ fn status(state: &State) -> String {
     );
     for b in &config.backends {
         let h = state.health.get(&b.name);
-        let api = match b.kind {
-            crate::config::BackendKind::Http(d) => d.name(),
-            crate::config::BackendKind::Demo => "demo",
-        };
+        let api = b.api_name();
         let status = match h.up {
             Some(true) => format!("up ({} ms)", h.latency_ms.unwrap_or(0.0)),
             Some(false) => "**down**".to_owned(),

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::{BackendKind, Config, Source};
+use crate::config::{Config, Source};
 use crate::error::{ErrorKind, GatewayError};
 use crate::observe::stats;
 use crate::server::Reply;
@@ -146,10 +146,7 @@ pub fn models(state: &State) -> Reply {
         .iter()
         .map(|b| {
             let h = board.get(&b.name).cloned().unwrap_or_default();
-            let api = match b.kind {
-                BackendKind::Http(d) => d.name(),
-                BackendKind::Demo => "demo",
-            };
+            let api = b.api_name();
             json!({
                 "name": b.name,
                 "url": b.url,

@@ -166,10 +166,7 @@ fn describe(state: &State) -> serde_json::Value {
         .backends
         .iter()
         .map(|b| {
-            let api = match b.kind {
-                crate::config::BackendKind::Http(d) => d.name(),
-                crate::config::BackendKind::Demo => "demo",
-            };
+            let api = b.api_name();
             json!({"name": b.name, "api": api})
         })
         .collect();
