@@ -246,14 +246,7 @@ fn chat(
     }
 
     // Choose the backend: explicit choices first, then the smart router, then the rest.
-    let choice = route::choose(
-        &config,
-        &state.default_backend(),
-        target.pinned.as_deref(),
-        incoming.model.as_deref(),
-    )?;
-    record.entry.backend = Some(choice.backend.clone());
-    record.entry.route_reason = Some(choice.reason.as_str().to_owned());
+    let choice = choose(state, target, &incoming, record)?;
     let mut first = choice.backend;
     if state.smart_routing() && !choice.reason.is_explicit() {
         let user = ex.request.as_ref().and_then(|r| header(r, "x-user-id"));
@@ -300,6 +293,24 @@ fn chat(
         }
     }
     respond::upstream_answer(state, ex, &mut incoming, attempt, headers, record)
+}
+
+/// The ordinary routing rules (pinned path, model naming a backend, default), noted in the log.
+fn choose(
+    state: &State,
+    target: &Target,
+    incoming: &Incoming,
+    record: &mut Record,
+) -> Result<route::Choice, GatewayError> {
+    let choice = route::choose(
+        &state.config(),
+        &state.default_backend(),
+        target.pinned.as_deref(),
+        incoming.model.as_deref(),
+    )?;
+    record.entry.backend = Some(choice.backend.clone());
+    record.entry.route_reason = Some(choice.reason.as_str().to_owned());
+    Ok(choice)
 }
 
 /// The proxy-cli answer, if the last message is a user message starting with `proxy-cli`.
@@ -383,14 +394,7 @@ fn count_tokens(
     let mut incoming = Incoming::new(Dialect::Anthropic, body, target.api_path.clone())?;
     record.entry.model = incoming.model.clone();
     let config = state.config();
-    let choice = route::choose(
-        &config,
-        &state.default_backend(),
-        target.pinned.as_deref(),
-        incoming.model.as_deref(),
-    )?;
-    record.entry.backend = Some(choice.backend.clone());
-    record.entry.route_reason = Some(choice.reason.as_str().to_owned());
+    let choice = choose(state, target, &incoming, record)?;
     let upstream = state
         .upstreams()
         .get(&choice.backend)
