@@ -223,40 +223,36 @@ pub fn guarded(request: Request, dialect: Option<Dialect>, handler: impl FnOnce(
 fn tune_listener(listener: &TcpListener) {
     use std::os::fd::AsRawFd;
     let fd = listener.as_raw_fd();
-    let one: libc::c_int = 1;
     let timeout = libc::timeval {
         tv_sec: SOCKET_TIMEOUT.as_secs() as _,
         tv_usec: 0,
     };
-    // SAFETY: valid fd, option values of the sizes the kernel expects.
+    let ok = set_option(
+        fd,
+        libc::IPPROTO_TCP,
+        libc::TCP_NODELAY,
+        &(1 as libc::c_int),
+    ) && set_option(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &timeout)
+        && set_option(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout);
+    if !ok {
+        log::warn!(
+            "could not set socket options: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// `setsockopt` with a typed value; false on failure (errno says why).
+fn set_option<T>(fd: std::os::fd::RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> bool {
+    // SAFETY: a valid fd and a pointer to a live value of exactly the size passed.
     unsafe {
-        let ok = libc::setsockopt(
+        libc::setsockopt(
             fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         ) == 0
-            && libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_SNDTIMEO,
-                (&timeout as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            ) == 0
-            && libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&timeout as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            ) == 0;
-        if !ok {
-            log::warn!(
-                "could not set socket options: {}",
-                std::io::Error::last_os_error()
-            );
-        }
     }
 }
 
