@@ -33,8 +33,8 @@ pub struct State {
     pub started_unix: u64,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
-    /// The proxy queue, to report its depth (set once the server starts).
-    pub proxy_queue: std::sync::OnceLock<crossbeam_channel::Receiver<tiny_http::Request>>,
+    /// Turns for proxy requests (`server.workers`, `server.queueSize`).
+    pub admission: crate::server::Admission,
 }
 
 impl State {
@@ -42,6 +42,8 @@ impl State {
         let upstreams = Upstreams::new(&config);
         let smart_on = smart_router_enabled(&config);
         let smart = crate::route::smart::SmartRouter::new(&config);
+        let admission =
+            crate::server::Admission::new(config.server.workers, config.server.queue_size);
         State {
             smart_routing: AtomicBool::new(smart_on),
             overrides,
@@ -57,7 +59,7 @@ impl State {
             started_unix: crate::observe::unix_ms() / 1000,
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
-            proxy_queue: std::sync::OnceLock::new(),
+            admission,
         }
     }
 
@@ -110,6 +112,8 @@ impl State {
     /// Puts a new, already validated config in place: its backends, and a default backend that
     /// exists in it. Requests in flight keep the config they started with.
     pub fn apply_config(&self, config: Config, default_changed: bool) {
+        self.admission
+            .set_limits(config.server.workers, config.server.queue_size);
         let upstreams = Arc::new(Upstreams::new(&config));
         let mut default = self.default_backend.write();
         if default_changed || config.backend(&default).is_none() {
@@ -130,7 +134,7 @@ impl State {
     pub fn gauges(&self) -> crate::observe::metrics::Gauges {
         let health = self.health.all();
         crate::observe::metrics::Gauges {
-            queue_depth: self.proxy_queue.get().map_or(0, |q| q.len()),
+            queue_depth: self.admission.waiting(),
             backends_up: self
                 .config()
                 .backends

@@ -255,21 +255,14 @@ pub fn update_config(state: &State, body: &[u8]) -> Result<Reply, GatewayError> 
             e.field, e.message
         ))
     })?;
-    let restart: Vec<&str> = [
-        "bind",
-        "port",
-        "metricsPort",
-        "workers",
-        "queueSize",
-        "controlWorkers",
-    ]
-    .into_iter()
-    // Values the patch sets to something other than what runs now.
-    .filter(|k| {
-        let asked = patch.pointer(&format!("/server/{k}"));
-        asked.is_some() && asked != running["server"].get(*k)
-    })
-    .collect();
+    let restart: Vec<&str> = ["bind", "port", "metricsPort"]
+        .into_iter()
+        // Values the patch sets to something other than what runs now.
+        .filter(|k| {
+            let asked = patch.pointer(&format!("/server/{k}"));
+            asked.is_some() && asked != running["server"].get(*k)
+        })
+        .collect();
 
     let default_changed = patch.get("defaultBackend").is_some();
     log::info!("config updated through /debug/config");

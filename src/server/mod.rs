@@ -1,10 +1,13 @@
-//! tiny_http glue: the listener, the dispatcher and the two worker pools.
+//! tiny_http glue: the listener, admission and the request handlers' entry point.
 //!
-//! One dispatcher thread takes requests from tiny_http and sorts them: control requests
-//! (`/debug/*`, `/dashboard`, `/`) go to a small control pool that is never starved; proxy
-//! requests go to a bounded queue in front of the proxy pool, and when that queue is full the
-//! client gets an immediate 503 (529 for Anthropic clients) with `Retry-After`.
+//! Each request is answered on the connection thread that read it: no hand-off between threads
+//! on the way in (the largest cost of a proxied request on a small machine). Proxy requests
+//! take a turn from [`Admission`] first (at most `server.workers` at once, `server.queueSize`
+//! more waiting, the rest refused at once with 503, 529 for Anthropic clients, and
+//! `Retry-After`); control requests (`/debug/*`, `/dashboard`, `/`) need no turn, so a busy
+//! gateway can always be looked at.
 
+pub mod admission;
 pub mod body;
 pub mod metrics;
 pub mod reply;
@@ -13,15 +16,15 @@ pub mod sse_writer;
 use std::net::TcpListener;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Sender, TrySendError};
 use tiny_http::Request;
 
 use crate::dialect::Dialect;
 use crate::error::{ErrorKind, GatewayError};
 use crate::state::State;
+pub use admission::{Admission, Refusal};
 pub use reply::Reply;
 
 /// A request being handled, and the dialect its errors are rendered in. A handler takes the
@@ -31,18 +34,9 @@ pub struct Exchange {
     pub dialect: Option<Dialect>,
 }
 
-/// Work for the control pool.
-enum ControlJob {
-    Handle(Request),
-    /// A proxy request that found the proxy queue full.
-    Reject(Request),
-}
-
 /// A running server; `shutdown` stops it in order.
 pub struct Running {
-    server: Arc<tiny_http::Server>,
-    dispatcher: JoinHandle<()>,
-    workers: Vec<JoinHandle<()>>,
+    server: tiny_http::Server,
     pub addr: std::net::SocketAddr,
 }
 
@@ -50,130 +44,41 @@ pub struct Running {
 /// long a write to a client that stopped reading may block. Inherited by accepted sockets.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Binds the proxy port and starts the dispatcher and both pools.
+/// Binds the proxy port and starts serving.
 pub fn start(state: Arc<State>) -> std::io::Result<Running> {
     let config = state.config();
     let listener = TcpListener::bind((config.server.bind.as_str(), config.server.port))?;
     let addr = listener.local_addr()?;
     tune_listener(&listener);
-    let server = Arc::new(
-        tiny_http::Server::from_listener(listener, None)
-            .map_err(|e| std::io::Error::other(e.to_string()))?,
-    );
-
-    let (proxy_tx, proxy_rx) = bounded::<Request>(config.server.queue_size);
-    let _ = state.proxy_queue.set(proxy_rx.clone());
-    let (control_tx, control_rx) = bounded::<ControlJob>(256);
-    let mut workers = Vec::new();
-    for i in 0..config.server.workers {
-        let rx = proxy_rx.clone();
-        let state = state.clone();
-        workers.push(spawn_worker(format!("proxy-{i}"), move || {
-            for request in rx.iter() {
-                guarded(request, None, |ex| crate::proxy::handle(&state, ex));
-            }
-        })?);
-    }
-    for i in 0..config.server.control_workers {
-        let rx = control_rx.clone();
-        let state = state.clone();
-        workers.push(spawn_worker(format!("control-{i}"), move || {
-            for job in rx.iter() {
-                match job {
-                    ControlJob::Handle(request) => {
-                        guarded(request, None, |ex| crate::control::handle(&state, ex))
-                    }
-                    ControlJob::Reject(request) => reject_overloaded(request),
-                }
-            }
-        })?);
-    }
-    let dispatcher = {
-        let server = server.clone();
-        let state = state.clone();
-        thread::Builder::new()
-            .name("dispatcher".into())
-            .spawn(move || dispatch(&server, &state, proxy_tx, control_tx))?
-    };
-    Ok(Running {
-        server,
-        dispatcher,
-        workers,
-        addr,
-    })
+    let handler = move |request: Request| handle(request, &state);
+    let server = tiny_http::Server::from_listener_with_handler(listener, Arc::new(handler))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Running { server, addr })
 }
 
-fn spawn_worker(
-    name: String,
-    body: impl FnOnce() + Send + 'static,
-) -> std::io::Result<JoinHandle<()>> {
-    // Deep JSON is parsed (serde_json stops at 128 levels) and dropped recursively: 1 MiB is
-    // ample, and only the touched pages count towards memory.
-    thread::Builder::new()
-        .name(name)
-        .stack_size(1 << 20)
-        .spawn(body)
-}
-
-/// The dispatcher loop: sorts requests until the server is unblocked for shutdown.
-fn dispatch(
-    server: &tiny_http::Server,
-    state: &State,
-    proxy: Sender<Request>,
-    control: Sender<ControlJob>,
-) {
-    loop {
-        let request = match server.recv() {
-            Ok(request) => request,
-            Err(e) => {
-                if state.is_shutting_down() {
-                    break;
-                }
-                log::warn!("accepting a request failed: {e}");
-                continue;
-            }
-        };
-        if state.is_shutting_down() {
+/// One request, on its connection's thread.
+fn handle(request: Request, state: &State) {
+    if !is_proxy_path(request.url()) {
+        return guarded(request, None, |ex| crate::control::handle(state, ex));
+    }
+    match state.admission.enter() {
+        Ok(_turn) => guarded(request, None, |ex| crate::proxy::handle(state, ex)),
+        Err(Refusal::Full) => {
+            let err = GatewayError::new(
+                ErrorKind::Overloaded,
+                "the gateway is at capacity; retry shortly",
+            )
+            .with_retry_after(1);
+            Reply::error(dialect_of(request.url()), &err).send(request);
+        }
+        Err(Refusal::Closed) => {
             let err = GatewayError::new(ErrorKind::Overloaded, "the gateway is shutting down")
                 .with_retry_after(1);
             Reply::error(dialect_of(request.url()), &err)
                 .header("Connection", "close")
                 .send(request);
-            continue;
-        }
-        if is_proxy_path(request.url()) {
-            match proxy.try_send(request) {
-                Ok(()) => {}
-                Err(TrySendError::Full(request)) => {
-                    // Answer from the control pool: the reply waits for tiny_http to drain the
-                    // unread body, which must not stall the dispatcher.
-                    if let Err(e) = control.try_send(ControlJob::Reject(request)) {
-                        if let ControlJob::Reject(request) = e.into_inner() {
-                            reject_overloaded(request);
-                        }
-                    }
-                }
-                Err(TrySendError::Disconnected(_)) => break,
-            }
-        } else if let Err(e) = control.try_send(ControlJob::Handle(request)) {
-            if let ControlJob::Handle(request) = e.into_inner() {
-                Reply::error(None, &overloaded()).send(request);
-            }
         }
     }
-}
-
-fn overloaded() -> GatewayError {
-    GatewayError::new(
-        ErrorKind::Overloaded,
-        "the gateway is at capacity; retry shortly",
-    )
-    .with_retry_after(1)
-}
-
-fn reject_overloaded(request: Request) {
-    let dialect = dialect_of(request.url());
-    Reply::error(dialect, &overloaded()).send(request);
 }
 
 /// Proxy paths: `/v1/...` and `/{backend}/v1/...`.
@@ -203,7 +108,7 @@ pub fn dialect_of(url: &str) -> Option<Dialect> {
 }
 
 /// Runs a handler with panic protection: a panic is logged and, if the request has not been
-/// answered yet, answered with a 500 in the client's dialect. The worker lives on.
+/// answered yet, answered with a 500 in the client's dialect. The thread lives on.
 pub fn guarded(request: Request, dialect: Option<Dialect>, handler: impl FnOnce(&mut Exchange)) {
     let mut exchange = Exchange {
         request: Some(request),
@@ -260,17 +165,13 @@ impl Running {
     /// Stops taking requests, waits up to `grace` for requests in flight, then returns.
     pub fn shutdown(self, state: &State, grace: Duration) {
         state.begin_shutdown();
-        self.server.unblock();
-        let _ = self.dispatcher.join();
-        // Closes the listener: new connections are refused from here on.
+        // Queued requests and new ones on kept-alive connections are refused from here on.
+        state.admission.close();
+        // Closes the listener: new connections are refused too.
         drop(self.server);
-        // The dispatcher dropped the senders: workers finish their queue and their stream, then
-        // exit. Wait for them, but not past the grace period.
         let deadline = Instant::now() + grace;
-        for worker in self.workers {
-            while !worker.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
+        while state.books.snapshot().in_flight > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
         }
         let left = state.books.snapshot().in_flight;
         if left > 0 {
