@@ -8,6 +8,7 @@ pub mod models;
 pub mod plan;
 pub mod respond;
 pub mod stream;
+pub mod watchdog;
 
 use std::time::Instant;
 

@@ -1,31 +1,21 @@
-//! Relaying a streamed answer: a pump thread reads the backend's events into a bounded channel;
-//! the worker writes each one to the client as soon as it arrives, converted or untouched.
+//! Relaying a streamed answer: the thread serving the request reads the backend's events and
+//! writes each one to the client as soon as it arrives, converted or untouched.
 //!
-//! While the backend is silent the worker writes heartbeat comments, which is also how it
-//! notices a client that left: the write fails, the worker aborts the upstream (its socket is
-//! shut down, so the pump's blocked read returns) and is free again.
+//! While the backend is silent the [`watchdog`](super::watchdog) writes heartbeat comments,
+//! which is also how a client that left is noticed: the write fails, the watchdog aborts the
+//! upstream (its socket is shut down, so the blocked read here returns) and the turn is free.
 
 use std::io::BufReader;
-use std::thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, RecvTimeoutError};
-
+use super::watchdog::{self, Verdict, Watched};
 use crate::dialect::{Dialect, StreamDecode, StreamEncode};
 use crate::error::{ErrorKind, GatewayError};
 use crate::ir::{self, Usage};
 use crate::server::sse_writer::SseWriter;
 use crate::sse::{self, EventReader};
 use crate::upstream;
-
-/// What the pump hands the worker.
-enum Pumped {
-    Event(sse::Event),
-    /// The backend's stream ended cleanly.
-    End,
-    /// Reading the backend failed (I/O error, over-long line, aborted).
-    Failed(std::io::Error),
-}
 
 /// How the events are turned into client frames.
 pub enum Mode {
@@ -64,82 +54,44 @@ pub struct Outcome {
     pub content_bytes: usize,
 }
 
-/// Events buffered between the pump and the worker: enough to ride out a slow client write,
-/// small enough to bound memory per stream.
-const CHANNEL_DEPTH: usize = 64;
-
 pub fn relay(
     writer: SseWriter,
     response: upstream::Response,
     mut mode: Mode,
     settings: &Settings,
 ) -> Outcome {
-    let started = settings.request_started;
-    let (tx, rx) = bounded::<Pumped>(CHANNEL_DEPTH);
-    let body = response.body;
-    let pump = thread::Builder::new()
-        .name("pump".into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            for event in EventReader::new(BufReader::with_capacity(16 * 1024, body)) {
-                let item = match event {
-                    Ok(event) => Pumped::Event(event),
-                    Err(e) => {
-                        let _ = tx.send(Pumped::Failed(e));
-                        return;
-                    }
-                };
-                if tx.send(item).is_err() {
-                    return; // The worker is gone; dropping the body closes the upstream.
-                }
-            }
-            let _ = tx.send(Pumped::End);
-        });
-    let mut outcome = Outcome::default();
-    if let Err(e) = pump {
-        outcome.error = Some(GatewayError::internal(format!(
-            "cannot start a stream thread: {e}"
-        )));
-        return outcome;
-    }
-
-    let mut relay = Relay {
+    let watched = watchdog::watch(
         writer,
+        response.abort.handle(),
+        settings.heartbeat,
+        settings.idle_timeout,
+    );
+    let mut outcome = Outcome::default();
+    let mut relay = Relay {
+        out: &watched,
         mode: &mut mode,
         ir: Vec::with_capacity(8),
         frames: Vec::with_capacity(1024),
         outcome: &mut outcome,
-        started,
+        started: settings.request_started,
     };
-    let mut last_event = Instant::now();
+    let mut events = EventReader::new(BufReader::with_capacity(16 * 1024, response.body));
     let mut clean_end = false;
-
     let result = loop {
-        match rx.recv_timeout(settings.heartbeat) {
-            Ok(Pumped::Event(event)) => {
-                last_event = Instant::now();
+        match events.next() {
+            Some(Ok(event)) => {
+                watched.event_arrived();
                 if let Err(e) = relay.event(&event) {
                     break Err(e);
                 }
             }
-            Ok(Pumped::End) => {
+            None => {
                 clean_end = true;
                 break relay.end();
             }
-            Err(RecvTimeoutError::Disconnected) => break relay.end(),
-            Ok(Pumped::Failed(e)) => {
-                let err = GatewayError::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "the stream from backend {} broke off: {e}",
-                        settings.backend
-                    ),
-                );
-                break relay.fail(err);
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if last_event.elapsed() >= settings.idle_timeout {
-                    response.abort.abort();
+            Some(Err(e)) => match watched.verdict() {
+                Verdict::ClientGone => break Err(e),
+                Verdict::TimedOut => {
                     let err = GatewayError::new(
                         ErrorKind::Timeout,
                         format!(
@@ -150,34 +102,43 @@ pub fn relay(
                     );
                     break relay.fail(err);
                 }
-                if let Err(e) = relay.writer.send(sse::HEARTBEAT) {
-                    break Err(e);
+                Verdict::Running => {
+                    let err = GatewayError::new(
+                        ErrorKind::BadGateway,
+                        format!(
+                            "the stream from backend {} broke off: {e}",
+                            settings.backend
+                        ),
+                    );
+                    break relay.fail(err);
                 }
-            }
+            },
         }
     };
+    drop(events);
     // Aborted agents are shut down for good; only a stream read to its end and delivered whole
     // leaves its agent reusable.
-    let reusable = clean_end && result.is_ok();
+    let mut reusable = clean_end && result.is_ok();
     if let Err(e) = result {
         log::debug!("client left mid-stream: {e}");
         response.abort.abort();
+        watched.abandon();
         relay.outcome.client_gone = true;
-    } else if let Err(e) = relay.writer.finish() {
+    } else if let Err(e) = watched.finish() {
         log::debug!("client left at the end of the stream: {e}");
         relay.outcome.client_gone = true;
     }
-    drop(rx);
+    // The watchdog may have aborted the agent between the last event and the end.
+    reusable &= watched.verdict() == Verdict::Running;
     if reusable {
         response.abort.release();
     }
-
     outcome
 }
 
-/// The worker's half of a stream: turns events into frames and keeps the books.
+/// Turns events into frames and keeps the books.
 struct Relay<'a> {
-    writer: SseWriter,
+    out: &'a Arc<Watched>,
     mode: &'a mut Mode,
     ir: Vec<ir::Event>,
     frames: Vec<u8>,
@@ -192,7 +153,7 @@ impl Relay<'_> {
         }
         match self.mode {
             Mode::Passthrough { tap, .. } => {
-                self.writer.send(&event.raw)?;
+                self.out.send(&event.raw)?;
                 if let Err(e) = tap.decode(event, &mut self.ir) {
                     log::debug!("passthrough tap could not read an event: {e}");
                 }
@@ -244,7 +205,7 @@ impl Relay<'_> {
             }
             Mode::Convert { encoder, .. } => encoder.encode(&event, &mut self.frames),
         }
-        self.writer.send(&self.frames)
+        self.out.send(&self.frames)
     }
 
     /// Encodes the pending `ir` events and sends the frames.
@@ -257,7 +218,7 @@ impl Relay<'_> {
             }
         }
         self.ir.clear();
-        self.writer.send(&self.frames)
+        self.out.send(&self.frames)
     }
 
     /// Notes usage and errors from the pending `ir` events.

@@ -58,6 +58,19 @@ pub struct Abort {
     pool: Option<Arc<AgentPool>>,
 }
 
+/// Aborts one upstream request from another thread (see [`Abort`]).
+pub struct AbortHandle {
+    agent: Option<ureq::Agent>,
+}
+
+impl AbortHandle {
+    pub fn abort(&self) {
+        if let Some(agent) = &self.agent {
+            agent.clone().shutdown();
+        }
+    }
+}
+
 /// Idle stream agents of one backend.
 pub type AgentPool = parking_lot::Mutex<Vec<ureq::Agent>>;
 
@@ -73,8 +86,13 @@ impl Abort {
     }
 
     pub fn abort(&self) {
-        if let Some(agent) = &self.agent {
-            agent.clone().shutdown();
+        self.handle().abort();
+    }
+
+    /// A handle that aborts this request from another thread.
+    pub fn handle(&self) -> AbortHandle {
+        AbortHandle {
+            agent: self.agent.clone(),
         }
     }
 
