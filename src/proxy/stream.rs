@@ -75,7 +75,7 @@ pub fn relay(
         outcome: &mut outcome,
         started: settings.request_started,
     };
-    let mut events = EventReader::new(BufReader::with_capacity(16 * 1024, response.body));
+    let mut events = EventReader::new(BufReader::with_capacity(8 * 1024, response.body));
     let mut clean_end = false;
     let result = loop {
         match events.next() {

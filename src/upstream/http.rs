@@ -27,6 +27,8 @@ pub struct HttpUpstream {
 
 /// Idle connections the shared agent keeps per backend: one per proxy worker is the most that
 /// can be in use at once (ureq's default of 3 made busy gateways reconnect constantly).
+/// The largest response head (status line and headers) accepted from a backend.
+const RESPONSE_HEAD_LIMIT: usize = 16 * 1024;
 const MAX_IDLE_PER_BACKEND: usize = 64;
 
 impl HttpUpstream {
@@ -42,12 +44,14 @@ impl HttpUpstream {
             .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections(MAX_IDLE_PER_BACKEND)
             .max_idle_connections_per_host(MAX_IDLE_PER_BACKEND)
-            // ureq's 128 KiB buffers each way are sized for bulk transfers; chat requests and
-            // answers stream in small pieces. The input buffer still holds the largest head.
-            .input_buffer_size(64 * 1024)
-            .output_buffer_size(16 * 1024)
+            // ureq's 128 KiB buffers each way are sized for bulk transfers, and every pooled
+            // connection keeps its own: chat requests and answers stream in small pieces. The
+            // input buffer must hold the backend's whole response head (nginx allows 4-8 KiB).
+            .input_buffer_size(RESPONSE_HEAD_LIMIT)
+            .max_response_header_size(RESPONSE_HEAD_LIMIT)
+            .output_buffer_size(8 * 1024)
             .build();
-        let pooled = ureq::Agent::new_with_config(config.clone());
+        let pooled = super::transport::agent(config.clone());
         HttpUpstream {
             backend,
             dialect,
@@ -61,7 +65,7 @@ impl HttpUpstream {
         let url = format!("{}{}", self.backend.url, request.path);
         let agent = if request.stream {
             let idle = self.stream_agents.lock().pop();
-            idle.unwrap_or_else(|| ureq::Agent::new_with_config(self.config.clone()))
+            idle.unwrap_or_else(|| super::transport::agent(self.config.clone()))
         } else {
             self.pooled.clone()
         };
