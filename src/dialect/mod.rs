@@ -116,6 +116,22 @@ impl Dialect {
         }
     }
 
+    /// The usage a complete answer in this dialect reports, read without building the rest
+    /// (a passthrough answer is read only for the books). `None` if it is not a JSON object.
+    pub fn response_usage(self, body: &[u8]) -> Option<ir::Usage> {
+        #[derive(serde::Deserialize)]
+        struct UsageOnly {
+            #[serde(default)]
+            usage: Value,
+        }
+        let usage = serde_json::from_slice::<UsageOnly>(body).ok()?.usage;
+        Some(match self {
+            Dialect::OpenAiChat => openai_chat::usage_from(&usage),
+            Dialect::Anthropic => anthropic::WireUsage::from_json(Some(&usage)).to_ir(),
+            Dialect::Responses => responses::decode_usage(&usage),
+        })
+    }
+
     pub fn encode_response(self, response: &ir::Response) -> Value {
         match self {
             Dialect::OpenAiChat => openai_chat::encode_response(response),
@@ -151,6 +167,15 @@ impl Dialect {
             Dialect::Responses => Box::new(responses::StreamEncoder::new(request)),
         }
     }
+}
+
+/// A count nested in `value` by keys (`count_at(usage, &["details", "cached"])`), 0 if absent.
+/// Unlike `Value::pointer` it allocates nothing, which matters per streamed usage chunk.
+pub fn count_at(value: &Value, path: &[&str]) -> u64 {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 /// Builds the `decode_error` result shared by the dialects: the status is kept, the message is

@@ -134,27 +134,13 @@ pub fn upstream_answer(
             format!("reading the answer of backend {} failed: {e}", backend.name),
         )
     })?;
-    let decoded = serde_json::from_slice::<Value>(&body)
-        .map_err(|_| {
-            format!(
-                "backend {} answered with something that is not JSON",
-                backend.name
-            )
-        })
-        .and_then(|v| {
-            planned.backend_dialect.decode_response(&v).map_err(|e| {
-                format!(
-                    "backend {} answered in an unexpected shape: {}",
-                    backend.name, e.message
-                )
-            })
-        });
-    if let Ok(answer) = &decoded {
-        record.usage = answer.usage;
-    }
     match (planned.converted, incoming.stream) {
-        // Passthrough of a complete answer the client asked for as such.
+        // Passthrough of a complete answer the client asked for as such: read for the books
+        // only.
         (None, false) => {
+            if let Some(usage) = planned.backend_dialect.response_usage(&body) {
+                record.usage = usage;
+            }
             let reply = Reply {
                 status: response.status,
                 headers,
@@ -166,7 +152,28 @@ pub fn upstream_answer(
         }
         // A converted answer, or a backend that ignored `stream`: re-encode for the client.
         (converted, _) => {
-            let answer = decoded.map_err(|m| GatewayError::new(ErrorKind::BadGateway, m))?;
+            let value = serde_json::from_slice::<Value>(&body).map_err(|_| {
+                GatewayError::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "backend {} answered with something that is not JSON",
+                        backend.name
+                    ),
+                )
+            })?;
+            let answer = planned
+                .backend_dialect
+                .decode_response(&value)
+                .map_err(|e| {
+                    GatewayError::new(
+                        ErrorKind::BadGateway,
+                        format!(
+                            "backend {} answered in an unexpected shape: {}",
+                            backend.name, e.message
+                        ),
+                    )
+                })?;
+            record.usage = answer.usage;
             let request = match converted {
                 Some(request) => request,
                 None => incoming.ir()?.clone(),

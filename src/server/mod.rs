@@ -9,6 +9,7 @@
 
 pub mod admission;
 pub mod body;
+pub mod head;
 pub mod metrics;
 pub mod reply;
 pub mod sse_writer;

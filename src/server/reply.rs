@@ -1,7 +1,10 @@
 //! Complete (non-streamed) replies: plain data — status, headers, body — sent in one go.
 
-use tiny_http::{Header, Request, Response};
+use std::io::Write;
 
+use tiny_http::{Method, Request};
+
+use super::head;
 use crate::dialect::Dialect;
 use crate::error::GatewayError;
 
@@ -43,15 +46,24 @@ impl Reply {
         self
     }
 
-    /// Sends the reply. A client that already left is not an error worth reporting.
+    /// Sends the reply, head and body in one write. A client that already left is not an
+    /// error worth reporting.
     pub fn send(self, request: Request) {
-        let mut response = Response::from_data(self.body).with_status_code(self.status);
+        let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
+        // HEAD gets the head a GET would; 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1).
+        let no_body = request.method() == &Method::Head
+            || matches!(self.status, 100..=199 | 204 | 304);
+        let mut out = Vec::with_capacity(256 + self.body.len());
+        head::start(&mut out, http10, self.status);
         for (name, value) in &self.headers {
-            if let Ok(header) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-                response.add_header(header);
-            }
+            head::header(&mut out, name, value);
         }
-        if let Err(e) = request.respond(response) {
+        head::end_with_length(&mut out, self.body.len());
+        if !no_body {
+            out.extend_from_slice(&self.body);
+        }
+        let mut writer = request.into_writer();
+        if let Err(e) = writer.write_all(&out).and_then(|()| writer.flush()) {
             log::debug!("reply not delivered: {e}");
         }
     }

@@ -8,6 +8,8 @@ use std::io::{self, Write};
 
 use tiny_http::Request;
 
+use super::head;
+
 pub struct SseWriter {
     out: Box<dyn Write + Send>,
     chunked: bool,
@@ -25,8 +27,7 @@ impl SseWriter {
         let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
         let mut out = request.into_writer();
         let mut head = Vec::with_capacity(256);
-        let version = if http10 { "1.0" } else { "1.1" };
-        let _ = write!(head, "HTTP/{version} {status} {}\r\n", reason(status));
+        head::start(&mut head, http10, status);
         head.extend_from_slice(
             b"Content-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n",
         );
@@ -36,7 +37,7 @@ impl SseWriter {
             {
                 continue;
             }
-            let _ = write!(head, "{name}: {value}\r\n");
+            head::header(&mut head, name, value);
         }
         if http10 {
             head.extend_from_slice(b"Connection: close\r\n\r\n");
@@ -75,18 +76,5 @@ impl SseWriter {
             self.out.write_all(b"0\r\n\r\n")?;
         }
         self.out.flush()
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
     }
 }

@@ -34,24 +34,29 @@ const MAX_IDLE_PER_BACKEND: usize = 64;
 impl HttpUpstream {
     pub fn new(backend: Backend) -> HttpUpstream {
         let dialect = backend.dialect().unwrap_or(Dialect::OpenAiChat);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(backend.connect_timeout))
-            .timeout_recv_response(Some(backend.first_byte_timeout))
-            .timeout_send_request(Some(Duration::from_secs(30)))
-            .timeout_send_body(Some(Duration::from_secs(60)))
-            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
-            .max_idle_connections(MAX_IDLE_PER_BACKEND)
-            .max_idle_connections_per_host(MAX_IDLE_PER_BACKEND)
-            // ureq's 128 KiB buffers each way are sized for bulk transfers, and every pooled
-            // connection keeps its own: chat requests and answers stream in small pieces. The
-            // input buffer must hold the backend's whole response head (nginx allows 4-8 KiB).
-            .input_buffer_size(RESPONSE_HEAD_LIMIT)
-            .max_response_header_size(RESPONSE_HEAD_LIMIT)
-            .output_buffer_size(8 * 1024)
-            .build();
-        let pooled = super::transport::agent(config.clone());
+        let base = || {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_connect(Some(backend.connect_timeout))
+                .timeout_recv_response(Some(backend.first_byte_timeout))
+                .timeout_send_request(Some(Duration::from_secs(30)))
+                .timeout_send_body(Some(Duration::from_secs(60)))
+                .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+                .max_idle_connections(MAX_IDLE_PER_BACKEND)
+                .max_idle_connections_per_host(MAX_IDLE_PER_BACKEND)
+                // ureq's 128 KiB buffers each way are sized for bulk transfers, and every pooled
+                // connection keeps its own: chat requests and answers stream in small pieces. The
+                // input buffer must hold the backend's whole response head (nginx allows 4-8 KiB).
+                .input_buffer_size(RESPONSE_HEAD_LIMIT)
+                .max_response_header_size(RESPONSE_HEAD_LIMIT)
+                .output_buffer_size(8 * 1024)
+        };
+        let config = base().build();
+        // A complete answer arrives soon after its head; between events of a stream the
+        // relay's own idle clock applies instead, so only this agent has a body timeout.
+        let pooled =
+            super::transport::agent(base().timeout_recv_body(Some(backend.idle_timeout)).build());
         HttpUpstream {
             backend,
             dialect,
@@ -72,14 +77,6 @@ impl HttpUpstream {
         let mut builder = agent.post(&url);
         for (name, value) in self.headers(request) {
             builder = builder.header(name, value);
-        }
-        if !request.stream {
-            // A complete answer arrives soon after its head; between events of a stream the
-            // worker's own idle clock applies instead.
-            builder = builder
-                .config()
-                .timeout_recv_body(Some(self.backend.idle_timeout))
-                .build();
         }
         let response = builder.send(request.body).map_err(|e| self.error(e))?;
         let status = response.status().as_u16();

@@ -161,7 +161,9 @@ impl Upstreams {
 
 /// Reads a whole body, failing past `limit` bytes.
 pub fn read_capped(body: &mut dyn Read, limit: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+    // Room for a typical answer up front: `read_to_end` on an empty vector grows it from 32
+    // bytes, one read through every layer of the body reader per doubling.
+    let mut out = Vec::with_capacity((limit + 1).min(8 * 1024));
     body.take(limit as u64 + 1).read_to_end(&mut out)?;
     if out.len() > limit {
         return Err(std::io::Error::new(

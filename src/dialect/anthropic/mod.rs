@@ -175,7 +175,7 @@ fn parse_stop_reason(reason: Option<&str>, sequence: Option<&str>) -> StopReason
 
 /// Anthropic's usage counts as reported, before the cache counts are folded into the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct WireUsage {
+pub(crate) struct WireUsage {
     input: u64,
     output: u64,
     cache_read: u64,
@@ -199,14 +199,15 @@ impl WireUsage {
         take("cache_read_input_tokens", &mut self.cache_read);
         take("cache_creation_input_tokens", &mut self.cache_creation);
         if let Some(n) = usage
-            .pointer("/output_tokens_details/thinking_tokens")
+            .get("output_tokens_details")
+            .and_then(|d| d.get("thinking_tokens"))
             .and_then(Value::as_u64)
         {
             self.thinking = n;
         }
     }
 
-    fn from_json(usage: Option<&Value>) -> WireUsage {
+    pub(crate) fn from_json(usage: Option<&Value>) -> WireUsage {
         let mut wire = WireUsage::default();
         if let Some(usage) = usage {
             wire.update(usage);
@@ -214,7 +215,7 @@ impl WireUsage {
         wire
     }
 
-    fn to_ir(self) -> Usage {
+    pub(crate) fn to_ir(self) -> Usage {
         Usage {
             input_tokens: self
                 .input

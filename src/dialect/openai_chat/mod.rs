@@ -176,19 +176,19 @@ fn finish_reason_of(reason: &ir::StopReason) -> &'static str {
 
 /// Reads a `usage` object. `prompt_tokens` counts every input token, cached ones included
 /// (the `ir` convention); DeepSeek reports cache hits as `prompt_cache_hit_tokens`.
-fn usage_from(usage: &Value) -> ir::Usage {
-    let count = |pointer: &str| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
-    let cached = match count("/prompt_tokens_details/cached_tokens") {
-        0 => count("/prompt_cache_hit_tokens"),
+pub(crate) fn usage_from(usage: &Value) -> ir::Usage {
+    let count = |path: &[&str]| super::count_at(usage, path);
+    let cached = match count(&["prompt_tokens_details", "cached_tokens"]) {
+        0 => count(&["prompt_cache_hit_tokens"]),
         n => n,
     };
     ir::Usage {
-        input_tokens: count("/prompt_tokens"),
-        output_tokens: count("/completion_tokens"),
+        input_tokens: count(&["prompt_tokens"]),
+        output_tokens: count(&["completion_tokens"]),
         cache_read_tokens: cached,
         // openai-python `types/completion_usage.py`: `prompt_tokens_details.cache_write_tokens`.
-        cache_creation_tokens: count("/prompt_tokens_details/cache_write_tokens"),
-        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
+        cache_creation_tokens: count(&["prompt_tokens_details", "cache_write_tokens"]),
+        reasoning_tokens: count(&["completion_tokens_details", "reasoning_tokens"]),
     }
 }
 

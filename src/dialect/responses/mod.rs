@@ -102,14 +102,14 @@ fn usage_json(usage: &ir::Usage) -> Value {
     })
 }
 
-fn decode_usage(usage: &Value) -> ir::Usage {
-    let count = |pointer: &str| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
+pub(crate) fn decode_usage(usage: &Value) -> ir::Usage {
+    let count = |path: &[&str]| super::count_at(usage, path);
     ir::Usage {
-        input_tokens: count("/input_tokens"),
-        output_tokens: count("/output_tokens"),
-        cache_read_tokens: count("/input_tokens_details/cached_tokens"),
-        cache_creation_tokens: count("/input_tokens_details/cache_write_tokens"),
-        reasoning_tokens: count("/output_tokens_details/reasoning_tokens"),
+        input_tokens: count(&["input_tokens"]),
+        output_tokens: count(&["output_tokens"]),
+        cache_read_tokens: count(&["input_tokens_details", "cached_tokens"]),
+        cache_creation_tokens: count(&["input_tokens_details", "cache_write_tokens"]),
+        reasoning_tokens: count(&["output_tokens_details", "reasoning_tokens"]),
     }
 }
 

@@ -2,7 +2,7 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -77,33 +77,36 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
+    // llm-gateway patch: the line is scanned a buffer at a time (it was read byte by byte,
+    // through three layers of readers per byte), and may not grow without bound (one endless
+    // header line could take all memory).
     fn read_next_line(&mut self, limit: usize) -> IoResult<AsciiString> {
         let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
         loop {
-            // llm-gateway patch: a line may not grow without bound (it did: one endless
-            // header line could take all memory).
-            if buf.len() > limit {
-                return Err(IoError::new(ErrorKind::InvalidData, "request head too large"));
-            }
-
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+            let available = match self.next_header_source.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
+            if available.is_empty() {
+                return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF"));
+            }
+            let newline = available.iter().position(|&b| b == b'\n');
+            let taken = newline.map_or(available.len(), |i| i + 1);
+            buf.extend_from_slice(&available[..taken]);
+            self.next_header_source.consume(taken);
+            // Only CRLF ends a line; a bare LF is part of it, as before.
+            if newline.is_some() && buf.ends_with(b"\r\n") {
+                buf.truncate(buf.len() - 2);
+                if buf.len() > limit {
+                    return Err(IoError::new(ErrorKind::InvalidData, "request head too large"));
+                }
                 return AsciiString::from_ascii(buf)
                     .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            buf.push(byte);
+            if buf.len() > limit + 1 {
+                return Err(IoError::new(ErrorKind::InvalidData, "request head too large"));
+            }
         }
     }
 

@@ -1,7 +1,5 @@
 use std::io::Read;
 use std::io::Result as IoResult;
-use std::sync::mpsc::channel;
-use std::sync::mpsc::{Receiver, Sender};
 
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
 ///
@@ -14,7 +12,6 @@ where
 {
     reader: R,
     size: usize,
-    last_read_signal: Sender<IoResult<()>>,
     /// llm-gateway patch: a read failed (the client stalled past the socket timeout, or left):
     /// draining would only wait out the timeout again.
     failed: bool,
@@ -24,17 +21,14 @@ impl<R> EqualReader<R>
 where
     R: Read,
 {
-    pub fn new(reader: R, size: usize) -> (EqualReader<R>, Receiver<IoResult<()>>) {
-        let (tx, rx) = channel();
-
-        let r = EqualReader {
+    // llm-gateway patch: no channel signalling the last read (nobody listened, and each cost
+    // an allocation per request).
+    pub fn new(reader: R, size: usize) -> EqualReader<R> {
+        EqualReader {
             reader,
             size,
-            last_read_signal: tx,
             failed: false,
-        };
-
-        (r, rx)
+        }
     }
 }
 
@@ -90,14 +84,7 @@ where
 
 
             match self.reader.read(buf) {
-                Err(e) => {
-                    self.last_read_signal.send(Err(e)).ok();
-                    break;
-                }
-                Ok(0) => {
-                    self.last_read_signal.send(Ok(())).ok();
-                    break;
-                }
+                Err(_) | Ok(0) => break,
                 Ok(other) => {
                     remaining_to_read -= other;
                 }
@@ -118,7 +105,7 @@ mod tests {
         let mut org_reader = Cursor::new("hello world".to_string().into_bytes());
 
         {
-            let (mut equal_reader, _) = EqualReader::new(org_reader.by_ref(), 5);
+            let mut equal_reader = EqualReader::new(org_reader.by_ref(), 5);
 
             let mut string = String::new();
             equal_reader.read_to_string(&mut string).unwrap();
@@ -137,7 +124,7 @@ mod tests {
         let mut org_reader = Cursor::new("hello world".to_string().into_bytes());
 
         {
-            let (mut equal_reader, _) = EqualReader::new(org_reader.by_ref(), 5);
+            let mut equal_reader = EqualReader::new(org_reader.by_ref(), 5);
 
             let mut vec = [0];
             equal_reader.read_exact(&mut vec).unwrap();

@@ -1,8 +1,8 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
-use std::sync::mpsc::channel;
-use std::sync::mpsc::{Receiver, Sender};
+// llm-gateway patch: a one-value hand-over instead of std's mpsc channels.
+use super::oneshot::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use std::mem;
@@ -110,17 +110,35 @@ impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
     }
 }
 
+impl<R: Read + Send> SequentialReader<R> {
+    /// The reader, once the previous request has handed it over.
+    fn my_turn(&mut self) -> &mut R {
+        if let SequentialReaderInner::Waiting(ref recv) = self.inner {
+            let reader = recv.recv().unwrap();
+            self.inner = SequentialReaderInner::MyTurn(reader);
+        }
+        match self.inner {
+            SequentialReaderInner::MyTurn(ref mut reader) => reader,
+            _ => unreachable!(),
+        }
+    }
+}
+
 impl<R: Read + Send> Read for SequentialReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        let mut reader = match self.inner {
-            SequentialReaderInner::MyTurn(ref mut reader) => return reader.read(buf),
-            SequentialReaderInner::Waiting(ref mut recv) => recv.recv().unwrap(),
-            SequentialReaderInner::Empty => unreachable!(),
-        };
+        self.my_turn().read(buf)
+    }
+}
 
-        let result = reader.read(buf);
-        self.inner = SequentialReaderInner::MyTurn(reader);
-        result
+// llm-gateway patch: buffered access, so that a request head is scanned a buffer at a time
+// instead of read byte by byte.
+impl<R: BufRead + Send> BufRead for SequentialReader<R> {
+    fn fill_buf(&mut self) -> IoResult<&[u8]> {
+        self.my_turn().fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.my_turn().consume(amount)
     }
 }
 
@@ -153,11 +171,11 @@ where
 
         match inner {
             SequentialReaderInner::MyTurn(reader) => {
-                self.next.send(reader).ok();
+                self.next.send(reader);
             }
             SequentialReaderInner::Waiting(recv) => {
                 let reader = recv.recv().unwrap();
-                self.next.send(reader).ok();
+                self.next.send(reader);
             }
             SequentialReaderInner::Empty => (),
         }
@@ -169,6 +187,6 @@ where
     W: Write + Send,
 {
     fn drop(&mut self) {
-        self.on_finish.send(()).ok();
+        self.on_finish.send(());
     }
 }
