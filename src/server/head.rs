@@ -28,7 +28,9 @@ pub fn header(buf: &mut Vec<u8>, name: &str, value: &str) {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let value_ok = value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    let value_ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
     if !(name_ok && value_ok) {
         log::debug!("header {name:?} dropped: not a valid header");
         return;

@@ -51,8 +51,8 @@ impl Reply {
     pub fn send(self, request: Request) {
         let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
         // HEAD gets the head a GET would; 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1).
-        let no_body = request.method() == &Method::Head
-            || matches!(self.status, 100..=199 | 204 | 304);
+        let no_body =
+            request.method() == &Method::Head || matches!(self.status, 100..=199 | 204 | 304);
         let mut out = Vec::with_capacity(256 + self.body.len());
         head::start(&mut out, http10, self.status);
         for (name, value) in &self.headers {

@@ -161,15 +161,37 @@ impl Upstreams {
 
 /// Reads a whole body, failing past `limit` bytes.
 pub fn read_capped(body: &mut dyn Read, limit: usize) -> std::io::Result<Vec<u8>> {
-    // Room for a typical answer up front: `read_to_end` on an empty vector grows it from 32
-    // bytes, one read through every layer of the body reader per doubling.
-    let mut out = Vec::with_capacity((limit + 1).min(8 * 1024));
-    body.take(limit as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the backend's response is larger than {limit} bytes"),
-        ));
+    // Through a chunk on the stack: `read_to_end` zeroes its spare capacity before every read
+    // of a `dyn Read`, and grows an empty vector from 32 bytes, one read through every layer
+    // of the body reader per doubling.
+    let mut chunk = [0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let n = match body.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.len() + n > limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the backend's response is larger than {limit} bytes"),
+            ));
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_capped;
+
+    #[test]
+    fn bodies_are_read_whole_up_to_the_limit() {
+        let body: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(read_capped(&mut &body[..], 10_000).unwrap(), body);
+        assert!(read_capped(&mut &body[..], 9_999).is_err());
+        assert!(read_capped(&mut &b""[..], 0).unwrap().is_empty());
+    }
 }
