@@ -173,6 +173,9 @@ impl Drop for Gateway {
 #[derive(Clone, Copy, Default)]
 pub struct ProcStatus {
     pub rss_kb: u64,
+    /// The private part of the RSS: the rest is the binary's and libc's code, shared and
+    /// reclaimable.
+    pub anon_kb: u64,
     pub threads: u64,
 }
 
@@ -186,7 +189,11 @@ pub fn proc_status(pid: u32) -> Result<ProcStatus, String> {
             .and_then(|n| n.parse().ok())
     };
     match (field("VmRSS:"), field("Threads:")) {
-        (Some(rss_kb), Some(threads)) => Ok(ProcStatus { rss_kb, threads }),
+        (Some(rss_kb), Some(threads)) => Ok(ProcStatus {
+            rss_kb,
+            anon_kb: field("RssAnon:").unwrap_or(0),
+            threads,
+        }),
         _ => Err(format!("{path} has no VmRSS or Threads line")),
     }
 }
@@ -220,6 +227,7 @@ impl Sampler {
                 while !flag.load(Ordering::Relaxed) {
                     if let Ok(now) = proc_status(pid) {
                         sampled.peak.rss_kb = sampled.peak.rss_kb.max(now.rss_kb);
+                        sampled.peak.anon_kb = sampled.peak.anon_kb.max(now.anon_kb);
                         sampled.peak.threads = sampled.peak.threads.max(now.threads);
                     }
                     waiting.sample(port);

@@ -21,6 +21,7 @@ mod clock;
 mod convert;
 mod gateway;
 mod mock;
+mod reference;
 mod report;
 mod stats;
 mod stream;
@@ -205,6 +206,9 @@ fn throughput(
     gateway: &Gateway,
 ) -> Result<(Vec<ThroughputRow>, gateway::ProcStatus), String> {
     let direct_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
+    let reference_port = reference::start(mock_port)
+        .map_err(|e| format!("cannot start the reference proxy: {e}"))?;
+    let reference_url = format!("http://127.0.0.1:{reference_port}/v1/chat/completions");
     let gateway_url = format!("http://127.0.0.1:{}/v1/chat/completions", gateway.port);
     let load = |url: &str, connections: u32, seconds: u32| {
         wrk::run(&wrk::Load {
@@ -224,8 +228,9 @@ fn throughput(
     let mut rows = Vec::new();
     let mut peak = gateway::ProcStatus::default();
     for connections in CONCURRENCY {
-        println!("wrk c={connections}: direct, then gateway");
+        println!("wrk c={connections}: direct, reference proxy, then gateway");
         let direct = load(&direct_url, connections, settings.seconds);
+        let reference = load(&reference_url, connections, settings.seconds);
         let sampler = Sampler::start(gateway.pid(), gateway.port, Duration::from_millis(100))?;
         let through = load(&gateway_url, connections, settings.seconds);
         let sampled = sampler.finish();
@@ -241,6 +246,7 @@ fn throughput(
         rows.push(ThroughputRow {
             connections,
             direct,
+            reference,
             gateway: through,
             stuck: sampled.stuck_connections,
         });

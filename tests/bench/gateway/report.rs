@@ -29,6 +29,8 @@ pub struct Results {
 pub struct ThroughputRow {
     pub connections: u32,
     pub direct: Result<wrk::Measured, String>,
+    /// The minimal blocking proxy of `reference.rs` in front of the same mock.
+    pub reference: Result<wrk::Measured, String>,
     pub gateway: Result<wrk::Measured, String>,
     /// Gateway connections never served during the run (`gateway::Sampled`).
     pub stuck: usize,
@@ -206,6 +208,7 @@ pub fn markdown(results: &Results) -> String {
 fn tables(results: &Results) -> Vec<Table> {
     vec![
         throughput_table(results),
+        reference_table(results),
         stream_table(results),
         memory_table(&results.memory),
     ]
@@ -263,6 +266,49 @@ fn throughput_table(results: &Results) -> Table {
     }
 }
 
+/// The same load through the reference proxy: what two more socket hops cost on this machine.
+fn reference_table(results: &Results) -> Table {
+    let rows = results
+        .throughput
+        .iter()
+        .map(|row| match (&row.direct, &row.reference, &row.gateway) {
+            (Ok(d), Ok(r), Ok(g)) => vec![
+                row.connections.to_string(),
+                format!("{:.0}", r.rps),
+                format!("{:.0}%", 100.0 * r.rps / d.rps),
+                format!("{:.0}%", 100.0 * g.rps / d.rps),
+                added_us(r.p50_us - d.p50_us),
+                added_us(g.p50_us - d.p50_us),
+                r.errors.to_string(),
+            ],
+            (d, r, g) => {
+                let why = d.as_ref().err().or(r.as_ref().err()).or(g.as_ref().err());
+                let mut cells = vec![row.connections.to_string()];
+                cells.extend((0..5).map(|_| "—".to_owned()));
+                cells.push(why.map_or("?".into(), |e| first_line(e)));
+                cells
+            }
+        })
+        .collect();
+    Table {
+        title: "Reference: a minimal blocking proxy (thread per connection, framing only) in \
+                front of the same mock"
+            .into(),
+        headers: vec![
+            "conc",
+            "reference req/s",
+            "reference ratio",
+            "gateway ratio",
+            "reference added p50",
+            "gateway added p50",
+            "errors",
+        ],
+        rows,
+        note: "ratio = share of the direct req/s; the reference shows what the extra hops cost \
+               here, the difference to the gateway is what the gateway's own work costs",
+    }
+}
+
 fn stream_table(results: &Results) -> Table {
     let rows = results
         .lanes
@@ -307,18 +353,24 @@ fn stream_table(results: &Results) -> Table {
 
 fn memory_table(memory: &Memory) -> Table {
     let row = |what: &str, status: Option<ProcStatus>| match status {
-        Some(s) => vec![what.to_owned(), mib(s.rss_kb), s.threads.to_string()],
-        None => vec![what.to_owned(), "—".into(), "—".into()],
+        Some(s) => vec![
+            what.to_owned(),
+            mib(s.rss_kb),
+            mib(s.anon_kb),
+            s.threads.to_string(),
+        ],
+        None => vec![what.to_owned(), "—".into(), "—".into(), "—".into()],
     };
     Table {
-        title: "Gateway process (VmRSS and Threads from /proc)".into(),
-        headers: vec!["when", "RSS", "threads"],
+        title: "Gateway process (VmRSS, RssAnon and Threads from /proc)".into(),
+        headers: vec!["when", "RSS", "of it private", "threads"],
         rows: vec![
             row("idle after start", Some(memory.idle)),
             row("peak under c=64 load (sampled every 100 ms)", memory.load),
             row("idle after the bench", memory.after),
         ],
-        note: "",
+        note: "private = RssAnon, the memory the gateway itself holds; the rest of the RSS is \
+               the code of the binary and libc, mapped from files and shared",
     }
 }
 
