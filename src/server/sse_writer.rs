@@ -3,6 +3,10 @@
 //!
 //! tiny_http's `respond()` buffers (8 KiB) and would hold events back; `Request::into_writer`
 //! hands us the connection instead. HTTP/1.0 clients get a close-delimited body.
+//!
+//! The head goes out with the first event (or heartbeat, or the end): one write and one wake-up
+//! of the client fewer before the first token. A silent backend delays it by at most one
+//! heartbeat interval.
 
 use std::io::{self, Write};
 
@@ -13,20 +17,20 @@ use super::head;
 pub struct SseWriter {
     out: Box<dyn Write + Send>,
     chunked: bool,
-    /// Reused for framing, so a chunk goes out in one write.
+    /// Reused for framing, so a chunk goes out in one write; holds the head until then.
     frame: Vec<u8>,
 }
 
 impl SseWriter {
-    /// Writes the response head for an event stream and returns the writer for its events.
+    /// Prepares the response head for an event stream and returns the writer for its events.
     pub fn start(
         request: Request,
         status: u16,
         headers: &[(String, String)],
     ) -> io::Result<SseWriter> {
         let http10 = request.http_version() == &tiny_http::HTTPVersion(1, 0);
-        let mut out = request.into_writer();
-        let mut head = Vec::with_capacity(256);
+        let out = request.into_writer();
+        let mut head = Vec::with_capacity(1024);
         head::start(&mut head, http10, status);
         head.extend_from_slice(
             b"Content-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n",
@@ -44,12 +48,10 @@ impl SseWriter {
         } else {
             head.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
         }
-        out.write_all(&head)?;
-        out.flush()?;
         Ok(SseWriter {
             out,
             chunked: !http10,
-            frame: Vec::with_capacity(1024),
+            frame: head,
         })
     }
 
@@ -59,22 +61,24 @@ impl SseWriter {
             return Ok(());
         }
         if self.chunked {
-            self.frame.clear();
             let _ = write!(self.frame, "{:x}\r\n", data.len());
             self.frame.extend_from_slice(data);
             self.frame.extend_from_slice(b"\r\n");
-            self.out.write_all(&self.frame)?;
         } else {
-            self.out.write_all(data)?;
+            self.frame.extend_from_slice(data);
         }
+        let written = self.out.write_all(&self.frame);
+        self.frame.clear();
+        written?;
         self.out.flush()
     }
 
     /// Ends the body (the last chunk; for HTTP/1.0 the connection closes when the writer drops).
     pub fn finish(mut self) -> io::Result<()> {
         if self.chunked {
-            self.out.write_all(b"0\r\n\r\n")?;
+            self.frame.extend_from_slice(b"0\r\n\r\n");
         }
+        self.out.write_all(&self.frame)?;
         self.out.flush()
     }
 }

@@ -6,8 +6,14 @@
 use std::sync::{Arc, Condvar, Mutex};
 
 struct Slot<T> {
-    state: Mutex<State<T>>,
+    state: Mutex<Inner<T>>,
     ready: Condvar,
+}
+
+struct Inner<T> {
+    state: State<T>,
+    /// The receiver sleeps on `ready`: only then is a wake-up (a system call) needed.
+    waiting: bool,
 }
 
 enum State<T> {
@@ -26,7 +32,10 @@ pub struct RecvError;
 
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let slot = Arc::new(Slot {
-        state: Mutex::new(State::Empty),
+        state: Mutex::new(Inner {
+            state: State::Empty,
+            waiting: false,
+        }),
         ready: Condvar::new(),
     });
     (Sender(slot.clone()), Receiver(slot))
@@ -35,20 +44,24 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 impl<T> Sender<T> {
     /// Hands `value` over; a second send is ignored.
     pub fn send(&self, value: T) {
-        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let State::Empty = *state {
-            *state = State::Full(value);
-            self.0.ready.notify_one();
+        let mut inner = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let State::Empty = inner.state {
+            inner.state = State::Full(value);
+            if inner.waiting {
+                self.0.ready.notify_one();
+            }
         }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let State::Empty = *state {
-            *state = State::Done;
-            self.0.ready.notify_one();
+        let mut inner = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let State::Empty = inner.state {
+            inner.state = State::Done;
+            if inner.waiting {
+                self.0.ready.notify_one();
+            }
         }
     }
 }
@@ -56,14 +69,15 @@ impl<T> Drop for Sender<T> {
 impl<T> Receiver<T> {
     /// Waits for the value.
     pub fn recv(&self) -> Result<T, RecvError> {
-        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            match std::mem::replace(&mut *state, State::Done) {
+            match std::mem::replace(&mut inner.state, State::Done) {
                 State::Full(value) => return Ok(value),
                 State::Done => return Err(RecvError),
                 State::Empty => {
-                    *state = State::Empty;
-                    state = self.0.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                    inner.state = State::Empty;
+                    inner.waiting = true;
+                    inner = self.0.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
                 }
             }
         }
