@@ -21,7 +21,7 @@ OPTIONS:
     --port N              proxy port (default: $PROXY_PORT, else 8080)
     --metrics-port N      Prometheus metrics port (default: $METRICS_PORT, else 9090)
     --bind ADDR           address to listen on (default: 0.0.0.0)
-    --workers N           proxy worker threads = concurrent requests (default: 32)
+    --workers N           proxy requests (streams included) served at once (default: 32)
     --log-level LEVEL     off, error, warn, info, debug or trace (default: info)
     --demo                make the built-in demo backend the default
     --check               validate the config and exit (0 valid, 2 invalid)
@@ -170,7 +170,7 @@ fn run(config: Config, path: &std::path::Path, overrides: Overrides) -> Result<(
     let config = state.config();
     warn_if_exposed(&config);
     log::info!(
-        "llm-gateway {} listening on {} (metrics on {}:{}), default backend {}, {} workers",
+        "llm-gateway {} listening on {} (metrics on {}:{}), default backend {}, up to {} proxy requests at once",
         env!("CARGO_PKG_VERSION"),
         running.addr,
         bind,

@@ -12,8 +12,6 @@ pub mod watchdog;
 
 use std::time::Instant;
 
-use serde_json::Value;
-
 use crate::control::{auth, cli};
 use crate::dialect::Dialect;
 use crate::error::{ErrorKind, GatewayError};
@@ -465,16 +463,7 @@ pub fn complete(
     if response.status >= 400 {
         return Err(dialect.decode_error(response.status, &bytes));
     }
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
-        GatewayError::new(
-            ErrorKind::BadGateway,
-            format!(
-                "backend {} answered with something that is not JSON",
-                backend.name
-            ),
-        )
-    })?;
-    dialect.decode_response(&value)
+    respond::decode_answer(dialect, &backend.name, &bytes)
 }
 
 #[cfg(test)]

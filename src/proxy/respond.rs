@@ -152,27 +152,7 @@ pub fn upstream_answer(
         }
         // A converted answer, or a backend that ignored `stream`: re-encode for the client.
         (converted, _) => {
-            let value = serde_json::from_slice::<Value>(&body).map_err(|_| {
-                GatewayError::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "backend {} answered with something that is not JSON",
-                        backend.name
-                    ),
-                )
-            })?;
-            let answer = planned
-                .backend_dialect
-                .decode_response(&value)
-                .map_err(|e| {
-                    GatewayError::new(
-                        ErrorKind::BadGateway,
-                        format!(
-                            "backend {} answered in an unexpected shape: {}",
-                            backend.name, e.message
-                        ),
-                    )
-                })?;
+            let answer = decode_answer(planned.backend_dialect, &backend.name, &body)?;
             record.usage = answer.usage;
             let request = match converted {
                 Some(request) => request,
@@ -181,6 +161,26 @@ pub fn upstream_answer(
             answer_ir(ex, dialect, &request, answer, headers, record)
         }
     }
+}
+
+/// A backend's complete answer, in its dialect, as `ir`.
+pub fn decode_answer(
+    dialect: Dialect,
+    backend: &str,
+    body: &[u8],
+) -> Result<ir::Response, GatewayError> {
+    let bad = |what: String| GatewayError::new(ErrorKind::BadGateway, what);
+    let value = serde_json::from_slice::<Value>(body).map_err(|_| {
+        bad(format!(
+            "backend {backend} answered with something that is not JSON"
+        ))
+    })?;
+    dialect.decode_response(&value).map_err(|e| {
+        bad(format!(
+            "backend {backend} answered in an unexpected shape: {}",
+            e.message
+        ))
+    })
 }
 
 /// Answers with a response the gateway holds, in the client's dialect, as a stream if the

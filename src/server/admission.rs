@@ -115,6 +115,18 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
+    /// A thread that asks for a turn, once it waits in the queue.
+    fn queued(admission: &Arc<Admission>) -> std::thread::JoinHandle<Result<(), Refusal>> {
+        let waiter = {
+            let admission = admission.clone();
+            std::thread::spawn(move || admission.enter().map(|_| ()))
+        };
+        while admission.waiting() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        waiter
+    }
+
     #[test]
     fn turns_queue_and_refusals() {
         let admission = Admission::new(2, 0);
@@ -130,13 +142,7 @@ mod tests {
     fn a_queued_request_gets_the_next_free_turn() {
         let admission = Arc::new(Admission::new(1, 1));
         let first = admission.enter().unwrap();
-        let waiter = {
-            let admission = admission.clone();
-            std::thread::spawn(move || admission.enter().map(|_| ()))
-        };
-        while admission.waiting() == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let waiter = queued(&admission);
         // The queue (one place) is taken: the next one is refused at once.
         assert_eq!(admission.enter().err(), Some(Refusal::Full));
         drop(first);
@@ -148,13 +154,7 @@ mod tests {
     fn closing_refuses_the_waiting_and_the_new() {
         let admission = Arc::new(Admission::new(1, 4));
         let _held = admission.enter().unwrap();
-        let waiter = {
-            let admission = admission.clone();
-            std::thread::spawn(move || admission.enter().map(|_| ()))
-        };
-        while admission.waiting() == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let waiter = queued(&admission);
         admission.close();
         assert_eq!(waiter.join().unwrap(), Err(Refusal::Closed));
         assert_eq!(admission.enter().err(), Some(Refusal::Closed));
@@ -164,13 +164,7 @@ mod tests {
     fn raised_limits_let_a_waiter_in() {
         let admission = Arc::new(Admission::new(1, 1));
         let _held = admission.enter().unwrap();
-        let waiter = {
-            let admission = admission.clone();
-            std::thread::spawn(move || admission.enter().map(|_| ()))
-        };
-        while admission.waiting() == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let waiter = queued(&admission);
         admission.set_limits(2, 1);
         assert_eq!(waiter.join().unwrap(), Ok(()));
     }
