@@ -3,6 +3,7 @@
 //! has reached the client at that point, so a fallback is invisible to it but for the
 //! `X-Fallback-From` header. Circuit breakers skip backends that keep failing.
 
+use super::watchdog::PendingWatch;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,10 @@ pub fn candidates(config: &Config, first: &str) -> Vec<String> {
     names
 }
 
+/// The status booked for a request whose client left before the answer (nginx's "client closed
+/// request").
+pub const CLIENT_LEFT: u16 = 499;
+
 /// Whether a backend's status means "try another backend".
 fn retryable(status: u16) -> bool {
     status == 429 || status == 529 || (500..=599).contains(&status)
@@ -56,6 +61,7 @@ pub fn send(
     incoming: &mut Incoming,
     candidates: &[String],
     client: &ClientHeaders,
+    watch: Option<&PendingWatch>,
 ) -> Result<Attempt, GatewayError> {
     let config = state.config();
     let upstreams = state.upstreams();
@@ -124,6 +130,14 @@ pub fn send(
                     response,
                     fallback_from,
                 });
+            }
+            // Cut because the client left: no fault of the backend's, and nobody to answer.
+            Err(_) if watch.is_some_and(PendingWatch::client_left) => {
+                return Err(GatewayError::new(
+                    ErrorKind::BadGateway,
+                    "the client left before the backend answered",
+                )
+                .with_status(CLIENT_LEFT))
             }
             Err(err) => {
                 if matches!(err.kind, ErrorKind::BadGateway | ErrorKind::Timeout) {

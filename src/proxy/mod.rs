@@ -279,7 +279,16 @@ fn chat(
         !auth::clients_need_key(&config.auth),
     );
     let candidates = fallback::candidates(&config, &first);
-    let attempt = fallback::send(state, &mut incoming, &candidates, &client)?;
+    // While the backend prepares its answer (minutes, for a local model reading a long prompt),
+    // a client that leaves cuts the backend request short.
+    let attempt = {
+        let watch = ex
+            .request
+            .as_ref()
+            .and_then(|r| r.peer_socket())
+            .map(|socket| watchdog::watch_pending(socket.clone()));
+        fallback::send(state, &mut incoming, &candidates, &client, watch.as_ref())?
+    };
     let backend = attempt.upstream.backend().name.clone();
     record.entry.backend = Some(backend.clone());
     record.entry.conversion = Some(attempt.planned.describe(dialect));

@@ -10,6 +10,12 @@
 //! A heartbeat write to a client that stopped reading blocks the watchdog until the socket's
 //! send timeout; that needs a full socket buffer *and* a silent backend, and only delays the
 //! other streams' heartbeats, never their events.
+//!
+//! Before the backend's answer begins nothing can be written to the client (its status is not
+//! known yet), so a request still waiting for it is watched another way: after
+//! [`PENDING_GRACE`], the client's socket is peeked now and then, and an end of stream or an
+//! error there means the client left; the backend request is cut (as nginx does by default, a
+//! client that closes its sending half is taken to have left too).
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -20,6 +26,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::server::sse_writer::SseWriter;
 use crate::sse;
+use crate::upstream::transport::{self, RequestSocket, Tracking};
 use crate::upstream::AbortHandle;
 
 /// A stream under watch, shared by its relaying thread and the watchdog.
@@ -146,9 +153,108 @@ pub fn watch(
     watched
 }
 
+/// How long a request may wait for its backend before its client is first looked at: most
+/// answers begin sooner, and then the client is never probed.
+const PENDING_GRACE: Duration = Duration::from_secs(1);
+
+/// A request waiting for its backend's answer.
+struct Pending {
+    client: Arc<std::net::TcpStream>,
+    upstream: Arc<RequestSocket>,
+    since: u64,
+    /// Held while the client's socket is probed (non-blocking for that moment); `true` once the
+    /// request stopped waiting, after which the socket is left alone.
+    probe: Mutex<bool>,
+}
+
+/// Watches the client of a request until the guard drops; meanwhile the backend requests this
+/// thread makes are tracked, so that they can be cut.
+pub fn watch_pending(client: Arc<std::net::TcpStream>) -> PendingWatch {
+    let upstream = Arc::new(RequestSocket::default());
+    let pending = Arc::new(Pending {
+        client,
+        upstream: upstream.clone(),
+        since: now(),
+        probe: Mutex::new(false),
+    });
+    WATCHDOG
+        .get_or_init(Watchdog::start)
+        .pending
+        .lock()
+        .push(pending.clone());
+    PendingWatch {
+        pending,
+        _tracking: transport::track(upstream),
+    }
+}
+
+pub struct PendingWatch {
+    pending: Arc<Pending>,
+    _tracking: Tracking,
+}
+
+impl PendingWatch {
+    /// The client left, and the backend request was cut.
+    pub fn client_left(&self) -> bool {
+        self.pending.upstream.was_cut()
+    }
+}
+
+impl Drop for PendingWatch {
+    fn drop(&mut self) {
+        // Waits out a probe in progress: the socket must be blocking again before it is used.
+        *self.pending.probe.lock() = true;
+        let mut pending = WATCHDOG.get_or_init(Watchdog::start).pending.lock();
+        if let Some(i) = pending.iter().position(|p| Arc::ptr_eq(p, &self.pending)) {
+            pending.swap_remove(i);
+        }
+    }
+}
+
+impl Pending {
+    /// Looks at the client at `now` (after the grace period): cuts the backend request if the
+    /// client has gone.
+    fn check(&self, now: u64) {
+        if now.saturating_sub(self.since) < nanos(PENDING_GRACE) || self.upstream.was_cut() {
+            return;
+        }
+        let done = self.probe.lock();
+        if *done {
+            return;
+        }
+        if client_gone(&self.client) {
+            log::debug!("the client left before the backend answered: cutting the request");
+            self.upstream.cut();
+        }
+        drop(done);
+    }
+}
+
+/// Whether a client's socket shows an end of stream or an error, without waiting or consuming
+/// anything: pipelined bytes mean the client is still there.
+fn client_gone(socket: &std::net::TcpStream) -> bool {
+    if socket.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8];
+    let gone = match socket.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
+    };
+    let _ = socket.set_nonblocking(false);
+    gone
+}
+
 static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
 
 struct Watchdog {
+    /// Requests waiting for their backend: looked at every [`MAX_SLEEP`] at most, without a
+    /// wake-up per request (that would cost every request a context switch).
+    pending: Arc<Mutex<Vec<Arc<Pending>>>>,
     streams: Arc<Mutex<Vec<Arc<Watched>>>>,
     /// Wakes the watchdog when a stream is added (it may be due sooner than the others).
     added: Arc<Condvar>,
@@ -157,17 +263,22 @@ struct Watchdog {
 impl Watchdog {
     fn start() -> Watchdog {
         let streams: Arc<Mutex<Vec<Arc<Watched>>>> = Arc::default();
+        let pending: Arc<Mutex<Vec<Arc<Pending>>>> = Arc::default();
         let added = Arc::new(Condvar::new());
-        let (list, wake) = (streams.clone(), added.clone());
+        let (list, waiting, wake) = (streams.clone(), pending.clone(), added.clone());
         let spawned = std::thread::Builder::new()
             .name("stream-watchdog".into())
             .stack_size(256 * 1024)
-            .spawn(move || run(&list, &wake));
+            .spawn(move || run(&list, &waiting, &wake));
         if let Err(e) = spawned {
             // Streams still work; they only lose heartbeats and idle timeouts.
             log::error!("cannot start the stream watchdog: {e}");
         }
-        Watchdog { streams, added }
+        Watchdog {
+            pending,
+            streams,
+            added,
+        }
     }
 
     fn watch(&self, watched: Arc<Watched>) {
@@ -187,8 +298,13 @@ impl Watchdog {
 /// on time even if the wake-up was missed.
 const MAX_SLEEP: Duration = Duration::from_millis(250);
 
-fn run(streams: &Mutex<Vec<Arc<Watched>>>, added: &Condvar) {
+/// How long the watchdog sleeps with nothing to watch: a request that starts waiting for its
+/// backend does not wake it, so this bounds how late its client is first looked at.
+const IDLE_SLEEP: Duration = Duration::from_secs(1);
+
+fn run(streams: &Mutex<Vec<Arc<Watched>>>, pending: &Mutex<Vec<Arc<Pending>>>, added: &Condvar) {
     let mut due: Vec<Arc<Watched>> = Vec::new();
+    let mut waiting: Vec<Arc<Pending>> = Vec::new();
     loop {
         let now = now();
         due.clear();
@@ -196,10 +312,17 @@ fn run(streams: &Mutex<Vec<Arc<Watched>>>, added: &Condvar) {
         // Writes happen outside the list's lock: a slow client must not block `watch`.
         let next = due.iter().map(|w| w.check(now)).min().unwrap_or(u64::MAX);
         due.clear();
+        waiting.clear();
+        waiting.extend(pending.lock().iter().cloned());
+        for request in &waiting {
+            request.check(now);
+        }
+        let any_waiting = !waiting.is_empty();
+        waiting.clear();
         let sleep = Duration::from_nanos(next.saturating_sub(self::now())).min(MAX_SLEEP);
         let mut list = streams.lock();
-        if list.is_empty() {
-            added.wait(&mut list);
+        if list.is_empty() && !any_waiting {
+            added.wait_for(&mut list, IDLE_SLEEP);
         } else if !sleep.is_zero() {
             added.wait_for(&mut list, sleep.max(Duration::from_millis(1)));
         }

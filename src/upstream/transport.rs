@@ -39,6 +39,60 @@ use ureq::unversioned::transport::{
 };
 use ureq::{Error, Timeout};
 
+/// The backend socket a request is using, so that another thread can cut the request short
+/// (shutting the socket down wakes a blocked read): how a client that leaves before the answer
+/// stops the backend's work. Shared pooled connections make `Agent::shutdown` (every
+/// connection of the agent) the wrong tool for one request.
+#[derive(Default)]
+pub struct RequestSocket {
+    socket: parking_lot::Mutex<Option<Arc<TcpStream>>>,
+    cut: std::sync::atomic::AtomicBool,
+}
+
+impl RequestSocket {
+    /// Shuts the request's socket down, now or as soon as the request has one.
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(socket) = &*self.socket.lock() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn was_cut(&self) -> bool {
+        self.cut.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn using(&self, socket: &Arc<TcpStream>) {
+        let mut current = self.socket.lock();
+        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, socket)) {
+            return;
+        }
+        *current = Some(socket.clone());
+        if self.was_cut() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+thread_local! {
+    /// The [`RequestSocket`] of the request this thread is making, if it is tracked.
+    static TRACKED: std::cell::RefCell<Option<Arc<RequestSocket>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Tracks the backend socket of the requests this thread makes until the guard drops.
+pub fn track(socket: Arc<RequestSocket>) -> Tracking {
+    TRACKED.with(|t| *t.borrow_mut() = Some(socket));
+    Tracking(())
+}
+
+pub struct Tracking(());
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        TRACKED.with(|t| *t.borrow_mut() = None);
+    }
+}
+
 /// Output held back to go out with the next write, at most.
 const COALESCE_LIMIT: usize = 8 * 1024;
 
@@ -243,6 +297,11 @@ impl Transport for LeanTcp {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        TRACKED.with(|t| {
+            if let Some(tracked) = &*t.borrow() {
+                tracked.using(&self.socket.stream);
+            }
+        });
         let output = &self.buffers.output()[..amount];
         if self.pending.len() + amount <= COALESCE_LIMIT {
             self.pending.extend_from_slice(output);

@@ -4,7 +4,8 @@ use std::io::Error as IoError;
 use std::io::Result as IoResult;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read};
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::str::FromStr;
 
 use crate::common::{HTTPVersion, Method};
@@ -17,6 +18,9 @@ use crate::Request;
 pub struct ClientConnection {
     // address of the client
     remote_addr: IoResult<Option<SocketAddr>>,
+
+    // llm-gateway patch: the socket, handed to each request (see `Request::peer_socket`).
+    peer_socket: Option<Arc<TcpStream>>,
 
     // sequence of Readers to the stream, so that the data is not read in
     //  the wrong order
@@ -51,6 +55,7 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        peer_socket: Option<Arc<TcpStream>>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -65,6 +70,7 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            peer_socket,
         }
     }
 
@@ -198,7 +204,7 @@ impl ClientConnection {
         })?;
 
         // return the request
-        Ok(request)
+        Ok(request.with_peer_socket(self.peer_socket.clone()))
     }
 }
 

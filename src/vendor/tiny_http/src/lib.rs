@@ -314,6 +314,11 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // llm-gateway patch: a handle on the client's socket for its requests.
+                        let peer_socket = match (&sock, &ssl) {
+                            (Connection::Tcp(tcp), None) => tcp.try_clone().ok().map(Arc::new),
+                            _ => None,
+                        };
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -331,7 +336,7 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, peer_socket))
                     }
                     Err(e) => Err(e),
                 };

@@ -2,7 +2,8 @@ use std::io::Error as IoError;
 use std::io::{self, Cursor, ErrorKind, Read, Write};
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
@@ -74,6 +75,10 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // llm-gateway patch: the client's socket (plain TCP only), to notice a client that leaves
+    // while the answer is still being prepared.
+    peer_socket: Option<Arc<TcpStream>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,6 +243,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        peer_socket: None,
     })
 }
 
@@ -291,6 +297,17 @@ impl Request {
     #[inline]
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote_addr.as_ref()
+    }
+
+    /// llm-gateway patch: the client's socket, for a plain TCP connection. Meant for looking
+    /// (peeking for a hang-up) while the request is being handled, not for reading or writing.
+    pub fn peer_socket(&self) -> Option<&Arc<TcpStream>> {
+        self.peer_socket.as_ref()
+    }
+
+    pub(crate) fn with_peer_socket(mut self, socket: Option<Arc<TcpStream>>) -> Self {
+        self.peer_socket = socket;
+        self
     }
 
     /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
