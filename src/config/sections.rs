@@ -48,10 +48,12 @@ pub struct Server {
     pub bind: String,
     pub port: u16,
     pub metrics_port: u16,
-    /// Proxy worker threads: the number of requests (streams included) served at once.
+    /// Proxy requests (streams included) served at once: turns, not threads (see
+    /// `server::admission`).
     pub workers: usize,
-    /// Requests waiting for a proxy worker before new ones get a 503.
+    /// Requests waiting for a turn before new ones get a 503.
     pub queue_size: usize,
+    /// Accepted from older configs and shown, but unused: control requests need no turn.
     pub control_workers: usize,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,

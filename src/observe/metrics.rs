@@ -171,7 +171,7 @@ pub fn render(snapshot: &Snapshot, gauges: &Gauges) -> String {
     write_family(
         &mut out,
         "llm_proxy_queue_depth",
-        "Proxy requests waiting for a worker.",
+        "Proxy requests waiting for a turn (server.workers all in use).",
         "gauge",
         &one(gauges.queue_depth as f64),
     );

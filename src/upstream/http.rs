@@ -25,10 +25,10 @@ pub struct HttpUpstream {
     stream_agents: Arc<AgentPool>,
 }
 
-/// Idle connections the shared agent keeps per backend: one per proxy worker is the most that
-/// can be in use at once (ureq's default of 3 made busy gateways reconnect constantly).
 /// The largest response head (status line and headers) accepted from a backend.
 const RESPONSE_HEAD_LIMIT: usize = 16 * 1024;
+/// Idle connections the shared agent keeps per backend: one per proxy turn is the most that
+/// can be in use at once (ureq's default of 3 made busy gateways reconnect constantly).
 const MAX_IDLE_PER_BACKEND: usize = 64;
 
 impl HttpUpstream {

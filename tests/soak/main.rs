@@ -321,8 +321,8 @@ impl std::fmt::Display for Snapshot {
     }
 }
 
-/// Waits for idle: tiny_http's idle connection threads end 5 s after their connection, pump
-/// threads when their stream ends. Returns once threads are at most `limit` (or after 30 s).
+/// Waits for idle: tiny_http's idle connection threads end 5 s after their connection. Returns
+/// once threads are at most `limit` (or after 30 s).
 fn settle(pid: u32, limit: u64) -> Snapshot {
     thread::sleep(Duration::from_secs(6));
     procfs::wait_threads_at_most(pid, limit, Duration::from_secs(30));

@@ -7,8 +7,8 @@
 //! paired one to one (they are separate streams, scheduled by the OS independently), so the added
 //! per-event latency is the difference of the two distributions' quantiles: added p50 = gateway
 //! p50 − direct p50, added p99 = gateway p99 − direct p99. The direct delay is what the loopback
-//! and the client's own wake-up cost; what is left is the gateway's relay (read the event, hand it
-//! from the pump thread to the worker, frame it, write it).
+//! and the client's own wake-up cost; what is left is the gateway's relay (read the event, frame
+//! it, write it).
 //!
 //! Time to first token is measured per run from just before `connect` to the first token, and
 //! compared the same way (p50 against p50). Direct and gateway runs alternate so that any drift of
