@@ -7,6 +7,7 @@ pub mod breaker;
 pub mod demo;
 pub mod health;
 pub mod http;
+pub mod resolver;
 pub mod transport;
 
 use std::collections::HashMap;

@@ -18,9 +18,9 @@
 //! Connection set-up, TLS (ureq's rustls connector wraps this one), proxies and aborting a
 //! request (`Agent::shutdown`) work as with ureq's own transport.
 //!
-//! ureq also resolves the backend's host name before every request, pooled connection or not:
-//! a `getaddrinfo` per request for `http://localhost:8001`. [`CachingResolver`] keeps an answer
-//! for [`RESOLVED_TTL`].
+//! It also tracks, per thread, the socket of the request being made ([`track`]), so that a
+//! request can be cut short from another thread when its client leaves (see
+//! `proxy::watchdog`).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -28,10 +28,6 @@ use std::net::TcpStream;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::time::Duration as UreqDuration;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
@@ -99,62 +95,17 @@ const COALESCE_LIMIT: usize = 8 * 1024;
 /// A connection used this recently is taken to be open without probing it.
 const FRESH: Duration = Duration::from_millis(500);
 
-/// How long a resolved host name is used before it is resolved again.
-const RESOLVED_TTL: Duration = Duration::from_secs(10);
-
-/// Hosts kept at most: a gateway talks to a handful of backends.
-const MAX_RESOLVED: usize = 64;
-
 /// An agent whose plain TCP connections use [`LeanTcp`].
 pub fn agent(config: ureq::config::Config) -> ureq::Agent {
     let connector =
         ().chain(ConnectProxyConnector::default())
             .chain(LeanTcpConnector)
             .chain(RustlsConnector::default());
-    ureq::Agent::with_parts(config, connector, CachingResolver::default())
-}
-
-/// ureq's resolver with the answers kept for [`RESOLVED_TTL`] (failures are not kept).
-#[derive(Debug, Default)]
-pub struct CachingResolver {
-    inner: DefaultResolver,
-    /// By scheme and authority (`http://localhost:8001`).
-    answers: parking_lot::Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
-}
-
-impl Resolver for CachingResolver {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, Error> {
-        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return self.inner.resolve(uri, config, timeout);
-        };
-        let key = (scheme, authority.as_str());
-        let now = Instant::now();
-        let cached = self
-            .answers
-            .lock()
-            .iter()
-            .find(|(k, _)| k.split_once("://") == Some(key))
-            .map(|(_, (at, addrs))| (*at, addrs.clone()));
-        if let Some((at, addrs)) = cached {
-            if now.duration_since(at) < RESOLVED_TTL {
-                return Ok(addrs);
-            }
-        }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
-        let mut answers = self.answers.lock();
-        if answers.len() >= MAX_RESOLVED {
-            answers.retain(|_, (at, _)| now.duration_since(*at) < RESOLVED_TTL);
-        }
-        if answers.len() < MAX_RESOLVED {
-            answers.insert(format!("{scheme}://{}", key.1), (now, addrs.clone()));
-        }
-        Ok(addrs)
-    }
+    ureq::Agent::with_parts(
+        config,
+        connector,
+        super::resolver::CachingResolver::default(),
+    )
 }
 
 /// Opens [`LeanTcp`] connections (unless an earlier connector in the chain, a proxy, already
