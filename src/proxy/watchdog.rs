@@ -1,6 +1,6 @@
-//! One thread watches every stream in flight, so that the thread relaying a stream can block on
-//! the backend's socket and write each event the moment it arrives, with no hand-off between
-//! threads per event.
+//! One thread watches every stream in flight and every request still waiting for its backend,
+//! so that the thread serving a request can block on the backend's socket (and relay each event
+//! the moment it arrives, with no hand-off between threads per event).
 //!
 //! While a backend is silent (a local model reading a long prompt) the watchdog writes heartbeat
 //! comments to the client; a heartbeat that cannot be written means the client left, and the
@@ -36,7 +36,7 @@ pub struct Watched {
     abort: AbortHandle,
     heartbeat: Duration,
     idle_timeout: Duration,
-    /// Nanoseconds since [`epoch`] of the last write to the client and the last event from
+    /// Nanoseconds (see [`now`]) of the last write to the client and the last event from
     /// the backend.
     last_write: AtomicU64,
     last_event: AtomicU64,
