@@ -480,3 +480,43 @@ fn idle_timeout_ends_a_stream_whose_backend_went_silent() {
     );
     mock.release();
 }
+
+#[test]
+fn raising_workers_through_the_config_endpoint_admits_more_at_once() {
+    // One worker, no queue, taken by a stream the backend never finishes: the next request is
+    // refused. After `POST /debug/config {"server":{"workers":2}}` the same request is served,
+    // without a restart.
+    let d = Dialect::OpenAi;
+    let mock = Mock::start();
+    mock.on_seq(
+        d.path(),
+        vec![
+            Reply::headers_then_silence(),
+            Reply::json(200, &d.response(d.model(), "second turn")),
+        ],
+    );
+    let gw = one_worker_gateway(&mock, d, json!({"queueSize": 0}));
+    let a = client::connect(gw.port, Duration::from_secs(15)).unwrap();
+    (&a).write_all(&Req::post(d.path(), d.request(d.model(), true)).to_bytes(gw.port))
+        .unwrap();
+    gw_assert_eq!(
+        gw,
+        1,
+        mock.wait_requests(1, Duration::from_secs(5)).len(),
+        "the occupying stream reached the backend"
+    );
+    expect_overloaded(&gw, d, 503);
+    let r = gw.post("/debug/config", r#"{"server":{"workers":2}}"#, &[]);
+    gw_assert_eq!(gw, 200, r.status, "config update: {}", r.describe());
+    let r =
+        gw.send(Req::post(d.path(), d.request(d.model(), false)).timeout(Duration::from_secs(10)));
+    gw_assert_eq!(
+        gw,
+        200,
+        r.status,
+        "a second turn exists at once; response: {}",
+        r.describe()
+    );
+    gw_assert!(gw, r.text().contains("second turn"), "{}", r.describe());
+    drop(a);
+}
