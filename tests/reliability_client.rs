@@ -1150,6 +1150,17 @@ fn leave_before_the_backend_answers(stream: bool) {
         !closed.is_empty(),
         "the abandoned upstream request is closed"
     );
+    // Booked as the client's doing (nginx's 499), not as a failure of the backend.
+    let logs: Value = serde_json::from_str(&rig.gw.get("/debug/logs").text()).unwrap_or_default();
+    let statuses: Vec<&Value> = logs["logs"]
+        .as_array()
+        .map(|l| l.iter().map(|e| &e["status"]).collect())
+        .unwrap_or_default();
+    gw_assert!(
+        rig.gw,
+        statuses.contains(&&json!(499)),
+        "the abandoned request is logged with status 499; statuses: {statuses:?}"
+    );
 }
 
 // Until the backend's response head arrives nothing can be written to the client; the watchdog
