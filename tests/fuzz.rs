@@ -14,6 +14,9 @@
 //! Deterministic: set `FUZZ_SEED` to explore other seeds and `FUZZ_CASES` to scale the count.
 //! The whole file runs in well under a minute in the debug build.
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 use std::cell::Cell;
 use std::io::{BufReader, Cursor};
 use std::panic::{self, AssertUnwindSafe};
@@ -33,35 +36,6 @@ const CASE_LIMIT: Duration = Duration::from_secs(2);
 // ---------------------------------------------------------------------------------------------
 // The generator
 // ---------------------------------------------------------------------------------------------
-
-/// splitmix64: tiny, fast, and enough to drive test cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 fn base_seed() -> u64 {
     std::env::var("FUZZ_SEED")

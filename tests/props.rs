@@ -8,6 +8,9 @@
 //! Deterministic: the seeds are fixed (set `PROPS_SEED` to explore others, `PROPS_CASES` to run
 //! more). A failure prints its seed, the dialect and both values.
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 use std::io::{BufRead, Cursor, Read};
 
 use llm_gateway::dialect::Dialect;
@@ -21,32 +24,6 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------------------------------------
 // The generator
 // ---------------------------------------------------------------------------------------------
-
-/// splitmix64 (Steele, Lea, Flood 2014): tiny, fast and good enough to drive test cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// Pieces of text that stress escaping and splitting: quotes, backslashes, control characters,
 /// multi-byte UTF-8, SSE-looking text, JSON-looking text.

@@ -28,7 +28,10 @@ mod common;
 mod mock;
 #[path = "../common/procfs.rs"]
 mod procfs;
+#[path = "../common/rng.rs"]
+mod rng;
 
+use rng::Rng;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -58,23 +61,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
-}
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// One kind of client behaviour, with its share of the mix (in percent).
@@ -124,9 +110,9 @@ fn only() -> Vec<Kind> {
 
 fn pick(rng: &mut Rng, only: &[Kind]) -> Kind {
     if !only.is_empty() {
-        return only[rng.below(only.len() as u64) as usize];
+        return only[rng.below(only.len())];
     }
-    let mut roll = rng.below(100);
+    let mut roll = rng.below(100) as u64;
     for (kind, share) in MIX {
         if roll < share {
             return kind;
@@ -230,8 +216,7 @@ fn one(port: u16, kind: Kind, rng: &mut Rng, t: &mut Tally) {
         Kind::StreamToResponses => stream(Dialect::Responses, "/v1/responses", t),
         Kind::StreamFromAnthropic => stream(Dialect::OpenAi, "/an/v1/chat/completions", t),
         Kind::LeaveMidStream => {
-            let d =
-                [Dialect::OpenAi, Dialect::Anthropic, Dialect::Responses][rng.below(3) as usize];
+            let d = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Responses][rng.below(3)];
             match stream_req(d, d.path()).open(port) {
                 Ok(mut s) if s.status == 200 => {
                     for _ in 0..rng.below(6) {
@@ -254,8 +239,7 @@ fn one(port: u16, kind: Kind, rng: &mut Rng, t: &mut Tally) {
             }
         }
         Kind::Control => {
-            let path =
-                ["/debug/stats", "/debug/health", "/debug/logs?limit=5"][rng.below(3) as usize];
+            let path = ["/debug/stats", "/debug/health", "/debug/logs?limit=5"][rng.below(3)];
             match Req::get(path).timeout(TIMEOUT).send(port) {
                 Ok(r) if r.status == 200 || (path == "/debug/health" && r.status == 503) => {}
                 Ok(r) => t.unexpected(format!("{kind:?} {path}: {}", r.describe())),
