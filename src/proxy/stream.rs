@@ -62,7 +62,7 @@ pub fn relay(
 ) -> Outcome {
     let watched = watchdog::watch(
         writer,
-        response.abort.handle(),
+        response.abort.clone(),
         settings.heartbeat,
         settings.idle_timeout,
     );
@@ -76,7 +76,6 @@ pub fn relay(
         started: settings.request_started,
     };
     let mut events = EventReader::new(BufReader::with_capacity(8 * 1024, response.body));
-    let mut clean_end = false;
     let result = loop {
         match events.next() {
             Some(Ok(event)) => {
@@ -85,10 +84,7 @@ pub fn relay(
                     break Err(e);
                 }
             }
-            None => {
-                clean_end = true;
-                break relay.end();
-            }
+            None => break relay.end(),
             Some(Err(e)) => match watched.verdict() {
                 Verdict::ClientGone => break Err(e),
                 Verdict::TimedOut => {
@@ -116,9 +112,6 @@ pub fn relay(
         }
     };
     drop(events);
-    // Aborted agents are shut down for good; only a stream read to its end and delivered whole
-    // leaves its agent reusable.
-    let mut reusable = clean_end && result.is_ok();
     if let Err(e) = result {
         log::debug!("client left mid-stream: {e}");
         response.abort.abort();
@@ -127,11 +120,6 @@ pub fn relay(
     } else if let Err(e) = watched.finish() {
         log::debug!("client left at the end of the stream: {e}");
         relay.outcome.client_gone = true;
-    }
-    // The watchdog may have aborted the agent between the last event and the end.
-    reusable &= watched.verdict() == Verdict::Running;
-    if reusable {
-        response.abort.release();
     }
     outcome
 }

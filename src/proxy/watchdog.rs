@@ -27,13 +27,13 @@ use parking_lot::{Condvar, Mutex};
 use crate::server::sse_writer::SseWriter;
 use crate::sse;
 use crate::upstream::transport::{self, RequestSocket, Tracking};
-use crate::upstream::AbortHandle;
+use crate::upstream::Abort;
 
 /// A stream under watch, shared by its relaying thread and the watchdog.
 pub struct Watched {
     /// Taken out by [`Watched::finish`]; the watchdog skips a stream without one.
     writer: Mutex<Option<SseWriter>>,
-    abort: AbortHandle,
+    abort: Abort,
     heartbeat: Duration,
     idle_timeout: Duration,
     /// Nanoseconds (see [`now`]) of the last write to the client and the last event from
@@ -135,7 +135,7 @@ impl Watched {
 /// Puts a stream under watch from now on.
 pub fn watch(
     writer: SseWriter,
-    abort: AbortHandle,
+    abort: Abort,
     heartbeat: Duration,
     idle_timeout: Duration,
 ) -> Arc<Watched> {

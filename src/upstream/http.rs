@@ -1,14 +1,13 @@
 //! HTTP backends through ureq: auth headers per dialect, timeouts, connection pooling.
 //!
-//! Non-streaming calls share one pooled agent per backend. A streaming call gets an agent of its
-//! own, so that aborting it (the client left, or the backend went silent too long) shuts down
-//! exactly that connection: `ureq::Agent::shutdown` closes every connection of an agent.
+//! Two pooled agents per backend, one for complete answers (with a body timeout) and one for
+//! streams (whose silences the relay's own idle clock bounds). A call is aborted through its
+//! own socket (`transport::RequestSocket`), so aborting one leaves the pooled connections of
+//! the others alone.
 
 use std::time::Duration;
 
-use std::sync::Arc;
-
-use super::{Abort, AgentPool, Request, Response};
+use super::{transport, Abort, Request, Response};
 
 use crate::config::Backend;
 use crate::dialect::Dialect;
@@ -20,9 +19,8 @@ pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 pub struct HttpUpstream {
     pub backend: Backend,
     dialect: Dialect,
-    config: ureq::config::Config,
-    pooled: ureq::Agent,
-    stream_agents: Arc<AgentPool>,
+    complete: ureq::Agent,
+    streams: ureq::Agent,
 }
 
 /// The largest response head (status line and headers) accepted from a backend.
@@ -52,32 +50,32 @@ impl HttpUpstream {
                 .max_response_header_size(RESPONSE_HEAD_LIMIT)
                 .output_buffer_size(8 * 1024)
         };
-        let config = base().build();
         // A complete answer arrives soon after its head; between events of a stream the
         // relay's own idle clock applies instead, so only this agent has a body timeout.
-        let pooled =
-            super::transport::agent(base().timeout_recv_body(Some(backend.idle_timeout)).build());
+        let complete =
+            transport::agent(base().timeout_recv_body(Some(backend.idle_timeout)).build());
+        let streams = transport::agent(base().build());
         HttpUpstream {
             backend,
             dialect,
-            config,
-            pooled,
-            stream_agents: Arc::default(),
+            complete,
+            streams,
         }
     }
 
     pub fn send(&self, request: &Request<'_>) -> Result<Response, GatewayError> {
         let url = format!("{}{}", self.backend.url, request.path);
         let agent = if request.stream {
-            let idle = self.stream_agents.lock().pop();
-            idle.unwrap_or_else(|| super::transport::agent(self.config.clone()))
+            &self.streams
         } else {
-            self.pooled.clone()
+            &self.complete
         };
         let mut builder = agent.post(&url);
         for (name, value) in self.headers(request) {
             builder = builder.header(name, value);
         }
+        // The socket this call uses, to abort it from another thread.
+        let (socket, _tracking) = transport::tracked();
         let response = builder.send(request.body).map_err(|e| self.error(e))?;
         let status = response.status().as_u16();
         let headers = response
@@ -89,16 +87,11 @@ impl HttpUpstream {
             })
             .collect();
         let body = Box::new(response.into_body().into_reader());
-        let abort = if request.stream {
-            Abort::new(agent, self.stream_agents.clone())
-        } else {
-            Abort::default()
-        };
         Ok(Response {
             status,
             headers,
             body,
-            abort,
+            abort: Abort::new(socket),
         })
     }
 

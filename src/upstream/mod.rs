@@ -49,62 +49,21 @@ pub struct Response {
     pub abort: Abort,
 }
 
-/// Stops an upstream request in flight: the socket is shut down and a blocked read returns.
-///
-/// A stream gets an agent of its own (`ureq::Agent::shutdown` closes every connection of an
-/// agent), taken from a small per-backend pool; a stream that ends cleanly gives it back with
-/// its live connection, so the next stream skips the TCP (and TLS) handshake.
-#[derive(Default)]
-pub struct Abort {
-    agent: Option<ureq::Agent>,
-    pool: Option<Arc<AgentPool>>,
-}
-
-/// Aborts one upstream request from another thread (see [`Abort`]).
-pub struct AbortHandle {
-    agent: Option<ureq::Agent>,
-}
-
-impl AbortHandle {
-    pub fn abort(&self) {
-        if let Some(agent) = &self.agent {
-            agent.clone().shutdown();
-        }
-    }
-}
-
-/// Idle stream agents of one backend.
-pub type AgentPool = parking_lot::Mutex<Vec<ureq::Agent>>;
-
-/// Idle stream agents kept per backend.
-const MAX_IDLE_STREAM_AGENTS: usize = 16;
+/// Stops an upstream request in flight from another thread: its socket is shut down and a
+/// blocked read returns. The request's connection alone is closed (`ureq::Agent::shutdown`
+/// would close every connection of the shared agent); a request read to its end leaves its
+/// connection in the pool as usual.
+#[derive(Clone, Default)]
+pub struct Abort(Option<Arc<transport::RequestSocket>>);
 
 impl Abort {
-    pub fn new(agent: ureq::Agent, pool: Arc<AgentPool>) -> Abort {
-        Abort {
-            agent: Some(agent),
-            pool: Some(pool),
-        }
+    pub fn new(socket: Arc<transport::RequestSocket>) -> Abort {
+        Abort(Some(socket))
     }
 
     pub fn abort(&self) {
-        self.handle().abort();
-    }
-
-    /// A handle that aborts this request from another thread.
-    pub fn handle(&self) -> AbortHandle {
-        AbortHandle {
-            agent: self.agent.clone(),
-        }
-    }
-
-    /// The stream was read to its end: its agent serves the next stream.
-    pub fn release(mut self) {
-        if let (Some(agent), Some(pool)) = (self.agent.take(), &self.pool) {
-            let mut idle = pool.lock();
-            if idle.len() < MAX_IDLE_STREAM_AGENTS {
-                idle.push(agent);
-            }
+        if let Some(socket) = &self.0 {
+            socket.cut();
         }
     }
 }

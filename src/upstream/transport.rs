@@ -15,8 +15,8 @@
 //!   keep-alive connections after seconds (uvicorn, llama.cpp and Node after 5 s), and one
 //!   that closes it sooner says `Connection: close`, so ureq never pools it.
 //!
-//! Connection set-up, TLS (ureq's rustls connector wraps this one), proxies and aborting a
-//! request (`Agent::shutdown`) work as with ureq's own transport.
+//! Connection set-up, TLS (ureq's rustls connector wraps this one), proxies and
+//! `Agent::shutdown` work as with ureq's own transport.
 //!
 //! It also tracks, per thread, the socket of the request being made ([`track`]), so that a
 //! request can be cut short from another thread when its client leaves (see
@@ -58,6 +58,20 @@ impl RequestSocket {
         self.cut.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The request is done with `socket` (its connection goes back to the pool): a later cut
+    /// must not reach the next request on it. False if the request was cut meanwhile: the
+    /// connection is shut down and must not be pooled.
+    fn release(&self, socket: &Arc<TcpStream>) -> bool {
+        let mut current = self.socket.lock();
+        if self.was_cut() {
+            return false;
+        }
+        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, socket)) {
+            *current = None;
+        }
+        true
+    }
+
     fn using(&self, socket: &Arc<TcpStream>) {
         let mut current = self.socket.lock();
         if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, socket)) {
@@ -79,6 +93,18 @@ thread_local! {
 pub fn track(socket: Arc<RequestSocket>) -> Tracking {
     TRACKED.with(|t| *t.borrow_mut() = Some(socket));
     Tracking(())
+}
+
+/// The [`RequestSocket`] this thread's requests are tracked with, tracking them from now on
+/// (until the returned guard drops) if nothing did yet.
+pub fn tracked() -> (Arc<RequestSocket>, Option<Tracking>) {
+    match TRACKED.with(|t| t.borrow().clone()) {
+        Some(socket) => (socket, None),
+        None => {
+            let socket = Arc::new(RequestSocket::default());
+            (socket.clone(), Some(track(socket)))
+        }
+    }
 }
 
 pub struct Tracking(());
@@ -138,6 +164,7 @@ impl<In: Transport> Connector<In> for LeanTcpConnector {
             },
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             pending: Vec::new(),
+            owner: None,
         };
         let handle: Weak<dyn ShutdownHandle> = Arc::downgrade(&transport.socket.stream) as _;
         (details.register_shutdown)(handle)?;
@@ -176,6 +203,8 @@ pub struct LeanTcp {
     buffers: LazyBuffers,
     /// Output not sent yet: it goes out with the next write or before the next read.
     pending: Vec<u8>,
+    /// The tracked request using this connection, until the connection returns to the pool.
+    owner: Option<Arc<RequestSocket>>,
 }
 
 /// The socket and what is known of its state.
@@ -251,6 +280,9 @@ impl Transport for LeanTcp {
         TRACKED.with(|t| {
             if let Some(tracked) = &*t.borrow() {
                 tracked.using(&self.socket.stream);
+                if !self.owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, tracked)) {
+                    self.owner = Some(tracked.clone());
+                }
             }
         });
         let output = &self.buffers.output()[..amount];
@@ -283,6 +315,13 @@ impl Transport for LeanTcp {
     }
 
     fn is_open(&mut self) -> bool {
+        // ureq asks when the connection goes back to the pool (and before it is reused): the
+        // request that used it is done with it.
+        if let Some(owner) = self.owner.take() {
+            if !owner.release(&self.socket.stream) {
+                return false;
+            }
+        }
         if self.socket.last_io.elapsed() < FRESH {
             return true;
         }
