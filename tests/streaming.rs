@@ -230,27 +230,20 @@ fn heartbeat_comments_are_written_while_the_backend_is_silent() {
     );
 }
 
-/// A gateway with one worker and a queue of one, both taken: the worker by a stream the backend
-/// never finishes (A), the queue by a plain request (B). Returns the mock, the gateway and B's socket.
-fn saturated_gateway() -> (Mock, Gateway, TcpStream, TcpStream) {
+/// A one-worker OpenAI-dialect gateway whose worker is held by a stream the backend never
+/// finishes (A); the backend's next answer says `next_text`. Returns the mock, the gateway and
+/// A's socket.
+fn held_gateway(next_text: &str, extra_server: serde_json::Value) -> (Mock, Gateway, TcpStream) {
     let d = Dialect::OpenAi;
     let mock = Mock::start();
     mock.on_seq(
         d.path(),
         vec![
             Reply::headers_then_silence(),
-            Reply::json(200, &d.response(d.model(), "queued one served")),
+            Reply::json(200, &d.response(d.model(), next_text)),
         ],
     );
-    mock.on(
-        "/v1/messages",
-        Reply::json(200, &payloads::anthropic_message("claude-x", "unexpected")),
-    );
-    mock.on(
-        "/v1/responses",
-        Reply::json(200, &payloads::responses_response("gpt-4.1", "unexpected")),
-    );
-    let gw = one_worker_gateway(&mock, d, json!({"queueSize": 1}));
+    let gw = one_worker_gateway(&mock, d, extra_server);
     let a = client::connect(gw.port, Duration::from_secs(15)).unwrap();
     (&a).write_all(&Req::post(d.path(), d.request(d.model(), true)).to_bytes(gw.port))
         .unwrap();
@@ -259,6 +252,22 @@ fn saturated_gateway() -> (Mock, Gateway, TcpStream, TcpStream) {
         1,
         mock.wait_requests(1, Duration::from_secs(5)).len(),
         "the occupying stream reached the backend"
+    );
+    (mock, gw, a)
+}
+
+/// A gateway with one worker and a queue of one, both taken: the worker by a stream the backend
+/// never finishes (A), the queue by a plain request (B). Returns the mock, the gateway and B's socket.
+fn saturated_gateway() -> (Mock, Gateway, TcpStream, TcpStream) {
+    let d = Dialect::OpenAi;
+    let (mock, gw, a) = held_gateway("queued one served", json!({"queueSize": 1}));
+    mock.on(
+        "/v1/messages",
+        Reply::json(200, &payloads::anthropic_message("claude-x", "unexpected")),
+    );
+    mock.on(
+        "/v1/responses",
+        Reply::json(200, &payloads::responses_response("gpt-4.1", "unexpected")),
     );
     let b = client::connect(gw.port, Duration::from_secs(15)).unwrap();
     (&b).write_all(&Req::post(d.path(), d.request(d.model(), false)).to_bytes(gw.port))
@@ -487,24 +496,7 @@ fn raising_workers_through_the_config_endpoint_admits_more_at_once() {
     // refused. After `POST /debug/config {"server":{"workers":2}}` the same request is served,
     // without a restart.
     let d = Dialect::OpenAi;
-    let mock = Mock::start();
-    mock.on_seq(
-        d.path(),
-        vec![
-            Reply::headers_then_silence(),
-            Reply::json(200, &d.response(d.model(), "second turn")),
-        ],
-    );
-    let gw = one_worker_gateway(&mock, d, json!({"queueSize": 0}));
-    let a = client::connect(gw.port, Duration::from_secs(15)).unwrap();
-    (&a).write_all(&Req::post(d.path(), d.request(d.model(), true)).to_bytes(gw.port))
-        .unwrap();
-    gw_assert_eq!(
-        gw,
-        1,
-        mock.wait_requests(1, Duration::from_secs(5)).len(),
-        "the occupying stream reached the backend"
-    );
+    let (_mock, gw, a) = held_gateway("second turn", json!({"queueSize": 0}));
     expect_overloaded(&gw, d, 503);
     let r = gw.post("/debug/config", r#"{"server":{"workers":2}}"#, &[]);
     gw_assert_eq!(gw, 200, r.status, "config update: {}", r.describe());

@@ -299,9 +299,10 @@ impl Transport for LeanTcp {
         self.socket.write(output, timeout)
     }
 
+    // Overridden so that held-back output goes out even when buffered input means no read.
     fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        self.send_pending(timeout)?;
         if self.buffers.can_use_input() {
+            self.send_pending(timeout)?;
             return Ok(true);
         }
         self.await_input(timeout)
